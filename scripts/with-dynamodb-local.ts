@@ -1,0 +1,75 @@
+/**
+ * `npm run test:dynamodb-local`: starts DynamoDB Local (the AWS jar shipped in
+ * the npm package amplify-dynamodb-simulator, under the machine's Java) in
+ * memory on a loopback port, runs the integration suites against it, and
+ * stops it. Tollgate's code is unchanged: only DYNAMODB endpoints differ.
+ */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const emulator = join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForStore(endpoint: string, deadlineMs: number): Promise<void> {
+  const started = Date.now();
+  while (Date.now() - started < deadlineMs) {
+    try {
+      const response = await fetch(endpoint, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': 'DynamoDB_20120810.ListTables',
+          authorization: 'AWS4-HMAC-SHA256 Credential=local/20200101/local/dynamodb/aws4_request, SignedHeaders=host, Signature=x',
+        },
+        body: '{}',
+      });
+      if (response.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`DynamoDB Local did not start within ${deadlineMs} ms`);
+}
+
+async function main(): Promise<number> {
+  const port = await freePort();
+  const java = spawn(
+    'java',
+    ['-Djava.library.path=./DynamoDBLocal_lib', '-jar', 'DynamoDBLocal.jar', '-inMemory', '-port', String(port)],
+    { cwd: emulator, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const endpoint = `http://127.0.0.1:${port}`;
+  try {
+    await waitForStore(endpoint, 60_000);
+    process.stdout.write(`DynamoDB Local listening on ${endpoint}\n`);
+    const jest = spawn('npx', ['jest', '--selectProjects', 'integration', ...process.argv.slice(2)], {
+      stdio: 'inherit',
+      env: { ...process.env, TOLLGATE_TEST_DYNAMODB_ENDPOINT: endpoint },
+    });
+    return await new Promise<number>((resolve) => jest.on('exit', (code) => resolve(code ?? 1)));
+  } finally {
+    java.kill('SIGTERM');
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,132 @@
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Session, SessionEndReason } from '../domain/session';
+import type { RefreshRotation, SessionStore } from '../ports/session-store';
+import { isConditionFailure, toStoreError } from './dynamo-errors';
+
+/** GSI names; the CDK table construct creates them with the same names. */
+export const SESSION_INDEXES = { bySubject: 'bySubject', byUpstreamSid: 'byUpstreamSid' } as const;
+
+/**
+ * Sessions in one DynamoDB table keyed by `sid`, with TTL attribute `ttl`.
+ * `status`, `ttl` and friends are reserved words: every expression names them.
+ */
+export class DynamoSessionStore implements SessionStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly nowSeconds: () => number,
+  ) {}
+
+  async create(session: Session): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: session,
+          ConditionExpression: 'attribute_not_exists(sid)',
+        }),
+      );
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  async get(sid: string, options: { consistent?: boolean } = {}): Promise<Session | undefined> {
+    let item: Record<string, unknown> | undefined;
+    try {
+      const result = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: { sid }, ConsistentRead: options.consistent ?? false }),
+      );
+      item = result.Item;
+    } catch (error) {
+      throw toStoreError(error);
+    }
+    if (!item) return undefined;
+    const session = item as unknown as Session;
+    // Expired items are absent, whatever the TTL deletion lag.
+    if (typeof session.ttl === 'number' && session.ttl <= this.nowSeconds()) return undefined;
+    return { ...session, usedHashes: session.usedHashes ?? [], context: session.context ?? {} };
+  }
+
+  async rotate(rotation: RefreshRotation): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { sid: rotation.sid },
+          UpdateExpression:
+            'SET refreshHash = :hash, prevRefreshHash = :prev, rotatedAt = :at, idleExpiry = :idle, usedHashes = :used, refreshCount = refreshCount + :one',
+          ConditionExpression: 'refreshHash = :expectedHash AND refreshCount = :expectedCount AND #status = :active',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':hash': rotation.refreshHash,
+            ':prev': rotation.prevRefreshHash,
+            ':at': rotation.rotatedAt,
+            ':idle': rotation.idleExpiry,
+            ':used': rotation.usedHashes,
+            ':one': 1,
+            ':expectedHash': rotation.expectedRefreshHash,
+            ':expectedCount': rotation.expectedRefreshCount,
+            ':active': 'active',
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw toStoreError(error);
+    }
+  }
+
+  async end(sid: string, reason: SessionEndReason, now: number): Promise<boolean> {
+    const status = reason === 'revoked' || reason === 'refresh_reuse' || reason === 'upstream_session_ended' ? 'revoked' : 'ended';
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { sid },
+          UpdateExpression: 'SET #status = :status, endReason = :reason, endedAt = :now',
+          ConditionExpression: 'attribute_exists(sid) AND #status = :active',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': status, ':reason': reason, ':now': now, ':active': 'active' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw toStoreError(error);
+    }
+  }
+
+  findByUpstreamSid(upstreamSid: string): Promise<string[]> {
+    return this.queryIndex(SESSION_INDEXES.byUpstreamSid, 'upstreamSid', upstreamSid);
+  }
+
+  findBySubject(sub: string): Promise<string[]> {
+    return this.queryIndex(SESSION_INDEXES.bySubject, 'sub', sub);
+  }
+
+  private async queryIndex(indexName: string, attribute: string, value: string): Promise<string[]> {
+    const sids: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: indexName,
+            KeyConditionExpression: '#k = :v',
+            ExpressionAttributeNames: { '#k': attribute },
+            ExpressionAttributeValues: { ':v': value },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of page.Items ?? []) sids.push(String(item.sid));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    } catch (error) {
+      throw toStoreError(error);
+    }
+    return sids;
+  }
+}

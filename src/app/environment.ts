@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { parseConfig, ConfigError, type TollgateConfig } from '../config/config';
+import { EnvNames } from '../config/env-names';
+import { epochSeconds, systemClock, type Clock } from '../domain/clock';
+import { CachedSigningKeySource } from '../adapters/cached-signing-key-source';
+import { createDocumentClient } from '../adapters/dynamo-client';
+import { DynamoReplayGuard } from '../adapters/dynamo-replay-guard';
+import { DynamoSessionStore } from '../adapters/dynamo-session-store';
+import type { Observability } from '../http/middleware';
+import { PowertoolsTelemetry } from '../observability/telemetry';
+import { createServices, type Services } from './services';
+
+type Env = Record<string, string | undefined>;
+
+/** Reads the config from `TOLLGATE_CONFIG_JSON` (deployed) or the file named by `TOLLGATE_CONFIG`. */
+export function configFromEnvironment(env: Env): TollgateConfig {
+  const inline = env[EnvNames.configJson];
+  if (inline) return parseConfig(inline, EnvNames.configJson);
+  const file = env[EnvNames.configFile];
+  if (!file) throw new ConfigError([`${EnvNames.configFile} or ${EnvNames.configJson} must be set`]);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`${file}: cannot read (${(error as Error).message})`]);
+  }
+  return parseConfig(text, file);
+}
+
+/** `config.issuer`, else the public base URL the deployment is served on. */
+export function resolveIssuer(config: TollgateConfig, env: Env): string {
+  const issuer = config.issuer ?? env[EnvNames.publicBaseUrl];
+  if (!issuer) throw new ConfigError([`issuer: required when ${EnvNames.publicBaseUrl} is not set`]);
+  return issuer.replace(/\/+$/, '');
+}
+
+function requireEnv(env: Env, name: string): string {
+  const value = env[name];
+  if (!value) throw new ConfigError([`${name} must be set`]);
+  return value;
+}
+
+export function createObservability(): Observability {
+  const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'tollgate';
+  return {
+    logger: new Logger({ serviceName }),
+    metrics: new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Tollgate', serviceName }),
+  };
+}
+
+/**
+ * The composition root for deployed functions and the local server: concrete
+ * adapters chosen by configuration (DynamoDB tables and endpoint, signing keys
+ * from Secrets Manager or a file), built once per process.
+ */
+export function servicesFromEnvironment(env: Env, observability: Observability, clock: Clock = systemClock): Services {
+  const config = configFromEnvironment(env);
+  const issuer = resolveIssuer(config, env);
+  const client = createDocumentClient({ endpoint: env[EnvNames.dynamodbEndpoint], region: env.AWS_REGION });
+  const nowSeconds = () => epochSeconds(clock);
+  const sessions = new DynamoSessionStore(client, requireEnv(env, EnvNames.sessionsTable), nowSeconds);
+  const replay = new DynamoReplayGuard(client, requireEnv(env, EnvNames.guardsTable), nowSeconds);
+  return createServices({
+    config,
+    issuer,
+    sessions,
+    replay,
+    signingKeys: new CachedSigningKeySource(signingKeyReader(env), clock),
+    telemetry: new PowertoolsTelemetry(observability.metrics, observability.logger),
+    clock,
+  });
+}
+
+function signingKeyReader(env: Env): () => Promise<string> {
+  const secretId = env[EnvNames.signingKeysSecretId];
+  if (secretId) {
+    const client = new SecretsManagerClient({ endpoint: env[EnvNames.secretsManagerEndpoint], maxAttempts: 2 });
+    return async () => {
+      const result = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+      if (!result.SecretString) throw new Error('signing key secret has no string value');
+      return result.SecretString;
+    };
+  }
+  const file = env[EnvNames.signingKeysFile];
+  if (file) return () => readFile(file, 'utf8');
+  throw new ConfigError([`${EnvNames.signingKeysSecretId} or ${EnvNames.signingKeysFile} must be set`]);
+}

@@ -1,0 +1,19 @@
+/**
+ * The HTTP interface: one table for the CDK stack (API Gateway resources and
+ * the function behind each) and the local server, so the two cannot drift.
+ */
+export type FunctionName = 'token' | 'refresh' | 'verify' | 'revoke' | 'metadata' | 'proxy';
+
+export interface ApiRoute {
+  method: 'GET' | 'POST' | 'ANY';
+  resource: string;
+  fn: FunctionName;
+}
+
+export const API_ROUTES: readonly ApiRoute[] = [
+  { method: 'GET', resource: '/.well-known/oauth-authorization-server', fn: 'metadata' },
+  { method: 'GET', resource: '/.well-known/jwks.json', fn: 'metadata' },
+  { method: 'POST', resource: '/token', fn: 'token' },
+  { method: 'POST', resource: '/verify', fn: 'verify' },
+  { method: 'POST', resource: '/revoke', fn: 'revoke' },
+];

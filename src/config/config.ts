@@ -1,0 +1,235 @@
+import { z } from 'zod';
+
+/**
+ * Tollgate's configuration: one JSON document, validated once at cold start.
+ * `loadConfig` reports every problem at once, each by its path
+ * (`trust[0].rules[1].scopes: …`), and returns deeply frozen typed values.
+ *
+ * What this does not check: that issuers are reachable, that secret refs
+ * resolve, or that a trust rule can ever match. Those are run-time facts.
+ */
+
+const LOOPBACK_HOSTS = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+/** `https://` anywhere; `http://` only for loopback hosts (local development and tests). */
+export function isSafeUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password || url.hash) return false;
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && LOOPBACK_HOSTS.test(url.hostname);
+}
+
+const safeUrl = z
+  .string()
+  .refine(isSafeUrl, 'expected an https:// URL (http:// only for loopback hosts), without credentials or fragment');
+
+/** RFC 6749 §3.3 scope-token: 1*( %x21 / %x23-5B / %x5D-7E ). */
+export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+const scopeToken = z.string().regex(SCOPE_TOKEN, 'expected an RFC 6749 scope token (printable ASCII, no space, quote or backslash)');
+
+/** A secret reference: `env:NAME`, `aws-secretsmanager:<id>` or `aws-secretsmanager:<id>#<json key>`. */
+export const SECRET_REF = /^(env:[A-Za-z_][A-Za-z0-9_]*|aws-secretsmanager:[^#\s]+(#[^#\s]+)?)$/;
+const secretRef = z
+  .string()
+  .regex(SECRET_REF, 'expected a secret ref: env:NAME or aws-secretsmanager:<secret id>[#<json key>]');
+
+const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export type AsymmetricAlg = (typeof ASYMMETRIC_ALGS)[number];
+
+const claimValue = z.union([z.string().min(1), z.number(), z.boolean()]);
+const claimPattern = z.union([claimValue, z.array(claimValue).min(1, 'expected at least one pattern')]);
+
+const ruleSchema = z.strictObject({
+  claims: z
+    .record(z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'expected a claim name or dot path'), claimPattern)
+    .refine((claims) => Object.keys(claims).length > 0, 'a rule must match on at least one claim'),
+  scopes: z.array(scopeToken).min(1, 'expected a non-empty list'),
+});
+
+const trustSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected lower-case letters, digits, - or _ (at most 63)'),
+    issuer: safeUrl,
+    jwksUri: safeUrl.optional(),
+    audiences: z.array(z.string().min(1)).min(1, 'expected a non-empty list').optional(),
+    kind: z.enum(['user', 'ci']),
+    algorithms: z.array(z.enum(ASYMMETRIC_ALGS)).min(1).default(['RS256', 'ES256']),
+    authorizedParties: z.array(z.string().min(1)).min(1, 'expected a non-empty list').optional(),
+    singleUse: z.boolean().optional(),
+    clockToleranceSeconds: z.number().int().min(0).max(60).default(30),
+    rules: z.array(ruleSchema).min(1, 'expected at least one rule'),
+  })
+  .superRefine((trust, ctx) => {
+    if (trust.kind === 'ci' && !trust.audiences) {
+      ctx.addIssue({ code: 'custom', path: ['audiences'], message: 'required for ci issuers' });
+    }
+    if (trust.kind === 'user' && !trust.audiences && !trust.authorizedParties) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['authorizedParties'],
+        message: 'a user issuer without audiences must list authorizedParties (Clerk session tokens carry no aud)',
+      });
+    }
+  })
+  .transform((trust) => ({ ...trust, singleUse: trust.singleUse ?? trust.kind === 'ci' }));
+
+const sessionPolicy = (defaults: { maxLifetimeSeconds: number; idleTimeoutSeconds: number; maxRefreshes: number }) =>
+  z
+    .strictObject({
+      maxLifetimeSeconds: z.number().int().min(60).max(30 * 86400).default(defaults.maxLifetimeSeconds),
+      idleTimeoutSeconds: z.number().int().min(60).max(30 * 86400).default(defaults.idleTimeoutSeconds),
+      maxRefreshes: z.number().int().min(0).max(100_000).default(defaults.maxRefreshes),
+      refreshReuseGraceSeconds: z.number().int().min(0).max(60).default(10),
+    })
+    .default({ ...defaults, refreshReuseGraceSeconds: 10 });
+
+const USER_SESSION_DEFAULTS = { maxLifetimeSeconds: 86_400, idleTimeoutSeconds: 7_200, maxRefreshes: 200 };
+const CI_SESSION_DEFAULTS = { maxLifetimeSeconds: 3_600, idleTimeoutSeconds: 1_800, maxRefreshes: 8 };
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', '*'] as const;
+
+const routeSchema = z.strictObject({
+  methods: z.array(z.enum(HTTP_METHODS)).min(1, 'expected a non-empty list'),
+  path: z
+    .string()
+    .regex(/^\/([^/\s?#]+(\/[^/\s?#]+)*)?$/, 'expected a path glob starting with / (segments of *, ** or literals)'),
+  scopes: z.array(scopeToken).default([]),
+});
+
+const upstreamAuthSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('header'), name: z.string().regex(/^[A-Za-z0-9-]+$/, 'expected a header name'), value: secretRef }),
+  z.strictObject({ type: z.literal('bearer'), token: secretRef }),
+  z.strictObject({
+    type: z.literal('oauth2-client-credentials'),
+    tokenUrl: safeUrl,
+    clientId: z.string().min(1),
+    clientSecret: secretRef,
+    scope: z.string().min(1).optional(),
+  }),
+]);
+
+const proxySchema = z.strictObject({
+  upstreamUrl: safeUrl,
+  routes: z.array(routeSchema).default([]),
+  upstreamAuth: upstreamAuthSchema.optional(),
+  timeoutMs: z.number().int().min(100).max(28_000).default(10_000),
+  maxRequestBytes: z.number().int().min(0).max(6 * 1024 * 1024).default(1024 * 1024),
+  sessionCacheSeconds: z.number().int().min(0).max(300).default(5),
+  cors: z
+    .strictObject({
+      allowedOrigins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected an origin (scheme://host[:port])')).default([]),
+      allowCredentials: z.boolean().default(false),
+      maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
+    })
+    .optional(),
+  forwardHeaders: z.array(z.string().regex(/^[A-Za-z0-9-]+$/, 'expected a header name')).optional(),
+});
+
+const rateLimitSchema = z
+  .strictObject({
+    requestsPerMinute: z.number().int().min(1).max(1_000_000).default(100),
+  })
+  .default({ requestsPerMinute: 100 });
+
+export const configSchema = z
+  .strictObject({
+    issuer: safeUrl.optional(),
+    audience: z.string().min(1).default('tollgate'),
+    accessTokenTtlSeconds: z.number().int().min(60).max(86_400).default(900),
+    signing: z.strictObject({ alg: z.enum(['RS256', 'ES256', 'EdDSA']).default('RS256') }).default({ alg: 'RS256' }),
+    sessions: z
+      .strictObject({ user: sessionPolicy(USER_SESSION_DEFAULTS), ci: sessionPolicy(CI_SESSION_DEFAULTS) })
+      .default({
+        user: { ...USER_SESSION_DEFAULTS, refreshReuseGraceSeconds: 10 },
+        ci: { ...CI_SESSION_DEFAULTS, refreshReuseGraceSeconds: 10 },
+      }),
+    trust: z.array(trustSchema).min(1, 'expected at least one trusted issuer'),
+    proxy: proxySchema.optional(),
+    rateLimit: rateLimitSchema,
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.trust.forEach((trust, index) => {
+      const first = seen.get(trust.name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['trust', index, 'name'], message: `duplicates trust[${first}].name` });
+      } else seen.set(trust.name, index);
+    });
+  });
+
+export type TollgateConfigInput = z.input<typeof configSchema>;
+export type TollgateConfig = DeepReadonly<z.output<typeof configSchema>>;
+export type TrustConfig = TollgateConfig['trust'][number];
+export type TrustRule = TrustConfig['rules'][number];
+export type SessionKind = TrustConfig['kind'];
+export type SessionPolicy = TollgateConfig['sessions']['user'];
+export type ProxyConfig = NonNullable<TollgateConfig['proxy']>;
+export type ProxyRoute = ProxyConfig['routes'][number];
+export type UpstreamAuth = NonNullable<ProxyConfig['upstreamAuth']>;
+
+type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** Thrown by `loadConfig` with every problem, one per line. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: string[]) {
+    super(`invalid Tollgate config:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** `['trust', 0, 'rules', 1, 'scopes']` → `trust[0].rules[1].scopes` */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out || '(root)';
+}
+
+/**
+ * Validates a parsed config document. Returns frozen typed values or throws a
+ * `ConfigError` listing every problem by path.
+ */
+export function loadConfig(document: unknown): TollgateConfig {
+  const result = configSchema.safeParse(document);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+      if (keys.length > 0) return keys.map((key) => `${formatPath([...issue.path, key])}: unknown key`).join('\n  ');
+      return `${formatPath(issue.path)}: ${issue.message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  return deepFreeze(result.data) as TollgateConfig;
+}
+
+/** Parses JSON text, then validates it; a JSON syntax error is reported like any other problem. */
+export function parseConfig(text: string, source = 'config'): TollgateConfig {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([`${source}: not valid JSON (${(error as Error).message})`]);
+  }
+  return loadConfig(document);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}

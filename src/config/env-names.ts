@@ -1,0 +1,27 @@
+/**
+ * Names of the environment variables Tollgate's code reads. Imported by both
+ * `cdk/` (which sets them on each function) and `src/` (which reads them), so
+ * the two cannot drift.
+ */
+export const EnvNames = {
+  /** Path of the JSON config file (local runtime, synth). */
+  configFile: 'TOLLGATE_CONFIG',
+  /** The config itself as JSON (deployed functions: secret refs stay refs). */
+  configJson: 'TOLLGATE_CONFIG_JSON',
+  /** Base URL the API is served on; the default `issuer` when the config sets none. */
+  publicBaseUrl: 'TOLLGATE_PUBLIC_BASE_URL',
+  /** DynamoDB table holding sessions. */
+  sessionsTable: 'TOLLGATE_SESSIONS_TABLE',
+  /** DynamoDB table holding replay markers and rate-limit counters. */
+  guardsTable: 'TOLLGATE_GUARDS_TABLE',
+  /** Optional DynamoDB endpoint override (local store, DynamoDB Local). */
+  dynamodbEndpoint: 'DYNAMODB_ENDPOINT',
+  /** Secrets Manager secret id holding the signing JWK set. */
+  signingKeysSecretId: 'TOLLGATE_SIGNING_KEYS_SECRET_ID',
+  /** File holding the signing JWK set (local runtime). */
+  signingKeysFile: 'TOLLGATE_SIGNING_KEYS_FILE',
+  /** Optional Secrets Manager endpoint override (tests against a loopback fake). */
+  secretsManagerEndpoint: 'SECRETS_MANAGER_ENDPOINT',
+} as const;
+
+export type EnvName = (typeof EnvNames)[keyof typeof EnvNames];

@@ -1,0 +1,108 @@
+/**
+ * Tollgate's error vocabulary. Three families meet one boundary (`http/errors.ts`):
+ * OAuth errors at the token endpoints (RFC 6749 §5.2 bodies), bearer-token
+ * failures at resource endpoints (RFC 6750), and unavailability (503). Anything
+ * else is a programmer error and leaves the process as a bare 500.
+ *
+ * Descriptions are fixed public strings; the real reason goes in `detail`, which
+ * is logged (never with a token) and never returned.
+ */
+
+/** RFC 6749 §5.2, RFC 8693 §2.2.2 and RFC 6749 §4.1.2.1 error codes Tollgate uses. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_grant'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'invalid_target'
+  | 'invalid_client'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce';
+
+/** Bounded set of reasons for the `TokenRejected` metric's `reason` dimension. */
+export type RejectionReason =
+  | 'malformed'
+  | 'untrusted_issuer'
+  | 'signature'
+  | 'algorithm'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'claims'
+  | 'audience'
+  | 'authorized_party'
+  | 'pending_session'
+  | 'no_matching_rule'
+  | 'scope'
+  | 'replayed'
+  | 'refresh_invalid'
+  | 'refresh_reused'
+  | 'session_ended'
+  | 'rate_limited'
+  | 'dpop';
+
+export interface ErrorOptions {
+  /** Private detail for the log line. Never contains a token. */
+  detail?: string;
+  reason?: RejectionReason;
+  status?: number;
+  retryAfterSeconds?: number;
+  headers?: Record<string, string>;
+}
+
+export class OAuthError extends Error {
+  readonly error: OAuthErrorCode;
+  readonly description: string;
+  readonly status: number;
+  readonly detail?: string;
+  readonly reason?: RejectionReason;
+  readonly retryAfterSeconds?: number;
+  readonly headers?: Record<string, string>;
+
+  constructor(error: OAuthErrorCode, description: string, options: ErrorOptions = {}) {
+    super(`${error}: ${description}`);
+    this.name = 'OAuthError';
+    this.error = error;
+    this.description = description;
+    this.status = options.status ?? 400;
+    this.detail = options.detail;
+    this.reason = options.reason;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.headers = options.headers;
+  }
+}
+
+/** A dependency (store, key source, secret) failed or timed out: 503 `temporarily_unavailable` with `Retry-After`. */
+export class UnavailableError extends Error {
+  readonly dependency: 'store' | 'signing_keys' | 'secrets' | 'issuer';
+  readonly retryAfterSeconds: number;
+  constructor(dependency: UnavailableError['dependency'], cause?: unknown, retryAfterSeconds = 1) {
+    super(`${dependency} unavailable`, { cause });
+    this.name = 'UnavailableError';
+    this.dependency = dependency;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** 429: over a rate limit. */
+export class RateLimitedError extends Error {
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number) {
+    super('rate limited');
+    this.name = 'RateLimitedError';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Why a Tollgate access token was not accepted (the vocabulary of the proxy and the verifier library). */
+export type AccessTokenFailure = 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'SESSION_ENDED';
+
+export class AccessTokenError extends Error {
+  readonly code: AccessTokenFailure;
+  readonly detail: string;
+  constructor(code: AccessTokenFailure, detail: string) {
+    super(code);
+    this.name = 'AccessTokenError';
+    this.code = code;
+    this.detail = detail;
+  }
+}

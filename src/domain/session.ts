@@ -1,0 +1,76 @@
+import type { SessionKind, SessionPolicy } from '../config/config';
+
+export type SessionStatus = 'active' | 'revoked' | 'ended';
+
+/** Why a session stopped being usable. `absolute`, `idle`, `max_refreshes` are the `SessionTimedOut` metric's reasons. */
+export type SessionEndReason = 'absolute' | 'idle' | 'max_refreshes' | 'revoked' | 'refresh_reuse' | 'upstream_session_ended';
+
+export type TimeoutReason = Extract<SessionEndReason, 'absolute' | 'idle' | 'max_refreshes'>;
+
+/**
+ * A Tollgate session as stored. All times are epoch seconds. The refresh token
+ * itself is never stored: only SHA-256 hashes of its secret part.
+ */
+export interface Session {
+  sid: string;
+  /** `<trust name>:<subject sub>` */
+  sub: string;
+  kind: SessionKind;
+  trust: string;
+  /** Scopes granted at exchange; refresh can narrow an access token, never widen the session. */
+  scopes: string[];
+  clientId?: string;
+  sidCreatedAt: number;
+  /** Absolute end; refresh never extends it. */
+  sidExpiry: number;
+  /** End of the idle window; each refresh moves it to `now + idleTimeoutSeconds` (capped by `sidExpiry`). */
+  idleExpiry: number;
+  refreshCount: number;
+  /** Hash of the current refresh token's secret. */
+  refreshHash: string;
+  /** Hash of the refresh token the current one replaced, and when, for the client-retry grace window. */
+  prevRefreshHash?: string;
+  rotatedAt?: number;
+  /** Hashes of older rotated refresh tokens (bounded), so their reuse is detected too. */
+  usedHashes: string[];
+  status: SessionStatus;
+  endReason?: SessionEndReason;
+  endedAt?: number;
+  /** Context claims copied into every access token of this session (`gh` for ci; `user`, `act` for user). */
+  context: Record<string, unknown>;
+  /** The upstream identity provider's own session id (Clerk `sid`), for webhook revocation. */
+  upstreamSid?: string;
+  /** RFC 9449 key thumbprint the session's tokens are bound to. */
+  jkt?: string;
+  /** DynamoDB TTL attribute: when the item may be deleted (after `sidExpiry`). */
+  ttl: number;
+}
+
+/** How many older refresh-token hashes a session remembers for reuse detection. */
+export const USED_HASHES_KEPT = 16;
+
+/** Items stay this long after they end, so reuse and revocation stay visible to `/verify` and audits. */
+export const SESSION_RETENTION_SECONDS = 86_400;
+
+export type SessionState =
+  | { active: true }
+  | { active: false; reason: SessionEndReason; timedOutNow: boolean };
+
+/**
+ * Whether a session can be used at `now`. Expired items count as absent
+ * whatever DynamoDB's TTL deletion lag. `timedOutNow` is true when the session
+ * is still marked active but a limit has passed (the caller records the end).
+ */
+export function sessionState(session: Session, now: number): SessionState {
+  if (session.status !== 'active') {
+    return { active: false, reason: session.endReason ?? 'revoked', timedOutNow: false };
+  }
+  if (now >= session.sidExpiry) return { active: false, reason: 'absolute', timedOutNow: true };
+  if (now >= session.idleExpiry) return { active: false, reason: 'idle', timedOutNow: true };
+  return { active: true };
+}
+
+/** The idle deadline after activity at `now`: never beyond the absolute end. */
+export function nextIdleExpiry(now: number, sidExpiry: number, policy: SessionPolicy): number {
+  return Math.min(now + policy.idleTimeoutSeconds, sidExpiry);
+}

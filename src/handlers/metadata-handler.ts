@@ -1,0 +1,45 @@
+import type { Services } from '../app/services';
+import { GrantTypes } from './token-handler';
+import { httpHandler, type Observability } from '../http/middleware';
+import { json, publicJson } from '../http/responses';
+
+/** How long clients and verifiers may cache the JWKS and metadata. Rotation keeps old keys far longer. */
+export const JWKS_MAX_AGE_SECONDS = 300;
+
+export const WellKnownPaths = {
+  metadata: '/.well-known/oauth-authorization-server',
+  jwks: '/.well-known/jwks.json',
+} as const;
+
+/** RFC 8414 authorization server metadata. */
+export function authorizationServerMetadata(services: Services): Record<string, unknown> {
+  const { issuer, config } = services;
+  const scopes = new Set<string>();
+  for (const trust of config.trust) for (const rule of trust.rules) for (const scope of rule.scopes) scopes.add(scope);
+  return {
+    issuer,
+    token_endpoint: `${issuer}/token`,
+    introspection_endpoint: `${issuer}/verify`,
+    revocation_endpoint: `${issuer}/revoke`,
+    jwks_uri: `${issuer}${WellKnownPaths.jwks}`,
+    grant_types_supported: [GrantTypes.tokenExchange, GrantTypes.refreshToken],
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: ['none'],
+    introspection_endpoint_auth_methods_supported: ['none'],
+    revocation_endpoint_auth_methods_supported: ['none'],
+    scopes_supported: [...scopes].sort(),
+  };
+}
+
+/** `GET /.well-known/oauth-authorization-server` and `GET /.well-known/jwks.json`. */
+export function createMetadataHandler(services: Services, observability: Observability) {
+  return httpHandler(observability, async (event) => {
+    const path = event.resource && !event.resource.includes('{') ? event.resource : event.path;
+    if (path.endsWith(WellKnownPaths.jwks)) {
+      const keys = await services.signingKeys.load();
+      return publicJson({ keys: keys.publicJwks }, JWKS_MAX_AGE_SECONDS);
+    }
+    if (path.endsWith(WellKnownPaths.metadata)) return publicJson(authorizationServerMetadata(services), JWKS_MAX_AGE_SECONDS);
+    return json(404, { error: 'not_found', error_description: 'no such resource' });
+  });
+}

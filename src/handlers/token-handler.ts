@@ -1,0 +1,85 @@
+import { OAuthError } from '../domain/errors';
+import { parseScope } from '../domain/scope';
+import type { Services } from '../app/services';
+import type { HttpEvent, HttpResult } from '../http/api-event';
+import { readParameters, required } from '../http/form';
+import { httpHandler, type Observability } from '../http/middleware';
+import { json } from '../http/responses';
+import { MAX_TOKEN_LENGTH } from '../services/subject-token-verifier';
+
+export const GrantTypes = {
+  tokenExchange: 'urn:ietf:params:oauth:grant-type:token-exchange',
+  refreshToken: 'refresh_token',
+} as const;
+
+/** Grants this handler serves; the other is delegated (see `createTokenHandler`). */
+export type TokenGrant = 'exchange' | 'refresh' | 'both';
+
+export interface TokenHandlerOptions {
+  grants: TokenGrant;
+  /**
+   * Where `refresh_token` grants go when this handler serves only exchange: in
+   * AWS the exchange function hands the event to the refresh function, so it
+   * never needs the refresh function's rights.
+   */
+  delegateRefresh?: (event: HttpEvent) => Promise<HttpResult>;
+}
+
+function tokenParameter(parameters: Map<string, string>, name: string): string {
+  const value = required(parameters, name);
+  if (value.length > MAX_TOKEN_LENGTH) throw new OAuthError('invalid_request', `${name} is too long`, { reason: 'malformed' });
+  return value;
+}
+
+function scopeParameter(parameters: Map<string, string>): string[] | undefined {
+  const value = parameters.get('scope');
+  if (value === undefined) return undefined;
+  const scopes = parseScope(value);
+  if (!scopes) throw new OAuthError('invalid_scope', 'scope is malformed', { reason: 'scope' });
+  return scopes;
+}
+
+/** `POST /token`: RFC 6749 token endpoint for token exchange (RFC 8693) and refresh (§6). */
+export function createTokenHandler(services: Services, observability: Observability, options: TokenHandlerOptions = { grants: 'both' }) {
+  return httpHandler(observability, async (event) => {
+    try {
+      const parameters = readParameters(event);
+      const grantType = required(parameters, 'grant_type');
+      const clientId = parameters.get('client_id');
+      if (grantType === GrantTypes.tokenExchange && options.grants !== 'refresh') {
+        if (parameters.has('actor_token')) throw new OAuthError('invalid_request', 'actor_token is not supported');
+        const requested = parameters.get('requested_token_type');
+        if (requested !== undefined && requested !== 'urn:ietf:params:oauth:token-type:access_token') {
+          throw new OAuthError('invalid_request', 'only access tokens can be requested');
+        }
+        const audience = parameters.get('audience');
+        const body = await services.tokens.exchange({
+          subjectToken: tokenParameter(parameters, 'subject_token'),
+          subjectTokenType: required(parameters, 'subject_token_type'),
+          scope: scopeParameter(parameters),
+          audience: audience === undefined ? undefined : audience.split(' ').filter(Boolean),
+          clientId,
+        });
+        return json(200, body);
+      }
+      if (grantType === GrantTypes.refreshToken) {
+        if (options.grants === 'exchange') {
+          if (!options.delegateRefresh) throw new OAuthError('unsupported_grant_type', 'refresh_token is not served here');
+          return options.delegateRefresh(event);
+        }
+        const body = await services.tokens.refresh({
+          refreshToken: tokenParameter(parameters, 'refresh_token'),
+          scope: scopeParameter(parameters),
+          clientId,
+        });
+        return json(200, body);
+      }
+      throw new OAuthError('unsupported_grant_type', 'grant_type is not supported');
+    } catch (error) {
+      if (error instanceof OAuthError && error.reason) {
+        services.telemetry.emit({ type: 'TokenRejected', reason: error.reason, endpoint: 'token', detail: error.detail });
+      }
+      throw error;
+    }
+  });
+}

@@ -1,0 +1,84 @@
+import { OAuthError } from '../domain/errors';
+import { bodyBytes, header, type HttpEvent } from './api-event';
+
+/** Largest body the token, verify and revoke endpoints read (a 16 KB token plus parameters). */
+export const MAX_FORM_BODY_BYTES = 32 * 1024;
+/** Most parameters one request may carry. */
+const MAX_PARAMETERS = 32;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function invalid(description: string, detail?: string): OAuthError {
+  return new OAuthError('invalid_request', description, { reason: 'malformed', detail: detail ?? description });
+}
+
+/**
+ * Reads the parameters of an OAuth endpoint: `application/x-www-form-urlencoded`
+ * (RFC 6749 §3.2) or, as a convenience, a flat `application/json` object of
+ * strings. Enforces what the RFCs require of untrusted input: a size limit,
+ * valid UTF-8, no parameter twice (§3.2), no CR/LF or NUL in values, and empty
+ * values treated as omitted (§3.1).
+ */
+export function readParameters(event: HttpEvent): Map<string, string> {
+  if ((event.httpMethod ?? 'POST').toUpperCase() !== 'POST') {
+    throw new OAuthError('invalid_request', 'use POST', { status: 405, headers: { Allow: 'POST' } });
+  }
+  const contentType = (header(event, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const bytes = bodyBytes(event);
+  if (bytes.length > MAX_FORM_BODY_BYTES) throw invalid('request body is too large');
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw invalid('request body is not valid UTF-8');
+  }
+
+  let pairs: [string, string][];
+  if (contentType === 'application/x-www-form-urlencoded') {
+    pairs = [...new URLSearchParams(text)];
+  } else if (contentType === 'application/json') {
+    pairs = jsonPairs(text);
+  } else {
+    throw invalid('content type must be application/x-www-form-urlencoded or application/json');
+  }
+  if (pairs.length > MAX_PARAMETERS) throw invalid('too many parameters');
+
+  const seen = new Set<string>();
+  const parameters = new Map<string, string>();
+  for (const [name, value] of pairs) {
+    if (/[\r\n\0]/.test(value) || /[\r\n\0]/.test(name)) throw invalid(`parameter ${safeName(name)} contains control characters`);
+    if (seen.has(name)) throw invalid(`parameter ${safeName(name)} is repeated`);
+    seen.add(name);
+    if (value !== '') parameters.set(name, value);
+  }
+  return parameters;
+}
+
+function jsonPairs(text: string): [string, string][] {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    throw invalid('request body is not valid JSON');
+  }
+  if (!document || typeof document !== 'object' || Array.isArray(document)) throw invalid('JSON body must be an object');
+  const pairs: [string, string][] = [];
+  for (const [name, value] of Object.entries(document)) {
+    if (value === null || value === undefined) continue;
+    if (typeof value !== 'string') throw invalid(`parameter ${safeName(name)} must be a string`);
+    pairs.push([name, value]);
+  }
+  return pairs;
+}
+
+/** Parameter names are echoed in descriptions only when they are short and plain. */
+function safeName(name: string): string {
+  return /^[a-z_]{1,40}$/.test(name) ? name : '(unnamed)';
+}
+
+/** A required parameter, or `invalid_request`. */
+export function required(parameters: Map<string, string>, name: string): string {
+  const value = parameters.get(name);
+  if (value === undefined) throw invalid(`missing ${name}`);
+  return value;
+}

@@ -1,0 +1,69 @@
+import middy from '@middy/core';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { errorResponse } from './errors';
+import type { HttpEvent, HttpResult } from './api-event';
+
+export type HttpFunction = (event: HttpEvent, context: Context) => Promise<HttpResult>;
+
+export interface Observability {
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * The one middleware that turns a thrown error into a response, logging it
+ * without the request (never a token or an Authorization header).
+ */
+export function errorBoundary(logger: Logger): middy.MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    onError: async (request) => {
+      request.response = errorResponse(request.error, logger);
+    },
+  };
+}
+
+/**
+ * Publishes the metrics a request stored (and the cold-start metric once).
+ * Unlike Powertools' `logMetrics`, it stays quiet for requests that stored
+ * none (a `/verify` of an active token), instead of warning on every call.
+ */
+export function publishMetrics(metrics: Metrics): middy.MiddlewareObj<HttpEvent, HttpResult> {
+  let coldStart = true;
+  const flush = async () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
+  return {
+    before: async () => {
+      if (coldStart) {
+        coldStart = false;
+        metrics.captureColdStartMetric();
+      }
+    },
+    after: flush,
+    onError: flush,
+  };
+}
+
+/**
+ * The shared middy chain of every HTTP handler. Order matters because
+ * `onError` runs in reverse: the error boundary (last) turns errors into
+ * responses first, then metrics are flushed, then the logger's per-request
+ * keys are reset. The request id is the correlation id; events are never
+ * logged.
+ */
+export function httpHandler(observability: Observability, fn: HttpFunction) {
+  return middy<HttpEvent, HttpResult>()
+    .use(
+      injectLambdaContext(observability.logger, {
+        resetKeys: true,
+        logEvent: false,
+        correlationIdPath: 'requestContext.requestId',
+      }),
+    )
+    .use(publishMetrics(observability.metrics))
+    .use(errorBoundary(observability.logger))
+    .handler(fn);
+}

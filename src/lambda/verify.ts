@@ -1,0 +1,4 @@
+import { createVerifyHandler } from '../handlers/verify-handler';
+import { observability, services } from './runtime';
+
+export const handler = createVerifyHandler(services, observability);

@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context } from 'aws-lambda';
+import type { HttpEvent, HttpResult } from '../http/api-event';
+
+export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
+
+/** A route as API Gateway would have it: a resource (`/proxy/{proxy+}`) and its methods. */
+export interface LocalRoute {
+  /** `ANY` or an HTTP method. */
+  method: string;
+  /** API Gateway resource path; `{name+}` as the last segment is a greedy path parameter. */
+  resource: string;
+  handler: LambdaHttpHandler;
+  /** Function name shown in logs. */
+  name: string;
+}
+
+/** API Gateway's own payload limit (10 MB); above it API Gateway answers 413 before any function runs. */
+const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+function matchRoute(routes: readonly LocalRoute[], method: string, path: string): { route: LocalRoute; pathParameters: Record<string, string> | null } | undefined {
+  for (const route of routes) {
+    if (route.method !== 'ANY' && route.method !== method) continue;
+    const greedy = route.resource.match(/^(.*)\/\{([A-Za-z0-9_]+)\+\}$/);
+    if (greedy) {
+      const prefix = `${greedy[1]}/`;
+      if (path.startsWith(prefix) && path.length > prefix.length) {
+        return { route, pathParameters: { [greedy[2]!]: path.slice(prefix.length) } };
+      }
+    } else if (route.resource === path) {
+      return { route, pathParameters: null };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Turns a Node request into the API Gateway REST (payload v1) event the
+ * deployed functions receive, with the body base64-encoded as API Gateway
+ * does with binary media types `*\/*`, and the caller's socket address as
+ * `sourceIp`. The path is passed on raw (still percent-encoded), as API
+ * Gateway hands `{proxy+}` to the function.
+ */
+export function toApiGatewayEvent(request: IncomingMessage, body: Buffer, route: LocalRoute, path: string, query: string, pathParameters: Record<string, string> | null): HttpEvent {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < request.rawHeaders.length; i += 2) {
+    const name = request.rawHeaders[i]!;
+    const value = request.rawHeaders[i + 1]!;
+    headers[name] = value;
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  const searchParams = new URLSearchParams(query);
+  const queryStringParameters: Record<string, string> = {};
+  const multiValueQueryStringParameters: Record<string, string[]> = {};
+  for (const [name, value] of searchParams) {
+    queryStringParameters[name] = value;
+    (multiValueQueryStringParameters[name] ??= []).push(value);
+  }
+  const hasQuery = searchParams.size > 0;
+  const requestId = randomUUID();
+  return {
+    resource: route.resource,
+    path,
+    httpMethod: request.method ?? 'GET',
+    headers,
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? queryStringParameters : null,
+    multiValueQueryStringParameters: hasQuery ? multiValueQueryStringParameters : null,
+    pathParameters,
+    stageVariables: null,
+    body: body.length > 0 ? body.toString('base64') : null,
+    isBase64Encoded: body.length > 0,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      authorizer: null,
+      domainName: request.headers.host ?? '127.0.0.1',
+      httpMethod: request.method ?? 'GET',
+      identity: {
+        sourceIp: request.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+        userAgent: request.headers['user-agent'] ?? null,
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        user: null,
+        userArn: null,
+      },
+      path,
+      protocol: `HTTP/${request.httpVersion}`,
+      requestId,
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local',
+      resourcePath: route.resource,
+      stage: 'local',
+    },
+  };
+}
+
+function lambdaContext(name: string, requestId: string): Context {
+  const deadline = Date.now() + 30_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
+    memoryLimitInMB: '512',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function send(response: ServerResponse, result: HttpResult): void {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) headers[name] = values.map(String);
+  const body = result.body ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
+  headers['Content-Length'] = String(body.length);
+  response.writeHead(result.statusCode, headers);
+  response.end(body);
+}
+
+function gatewayError(response: ServerResponse, status: number, message: string): void {
+  send(response, { statusCode: status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message }) });
+}
+
+/**
+ * A request listener that plays API Gateway for the given routes: matches the
+ * resource, builds the event, runs the same handler a Lambda function runs,
+ * and writes its result back.
+ */
+export function apiGatewayListener(routes: readonly LocalRoute[]) {
+  return (request: IncomingMessage, response: ServerResponse): void => {
+    const rawUrl = request.url ?? '/';
+    const queryIndex = rawUrl.indexOf('?');
+    const path = queryIndex === -1 ? rawUrl : rawUrl.slice(0, queryIndex);
+    const query = queryIndex === -1 ? '' : rawUrl.slice(queryIndex + 1);
+    const method = (request.method ?? 'GET').toUpperCase();
+    const match = matchRoute(routes, method, path);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_PAYLOAD_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    request.on('error', () => response.destroy());
+    request.on('end', () => {
+      if (tooLarge) return gatewayError(response, 413, 'Request Too Long');
+      if (!match) {
+        // API Gateway REST answers unknown resources with 403 "Missing Authentication Token"; a plain 404 is kinder locally.
+        return gatewayError(response, 404, 'Not Found');
+      }
+      const event = toApiGatewayEvent(request, Buffer.concat(chunks), match.route, path, query, match.pathParameters);
+      match.route
+        .handler(event, lambdaContext(match.route.name, event.requestContext.requestId))
+        .then((result) => send(response, result))
+        .catch(() => gatewayError(response, 502, 'Internal server error'));
+    });
+  };
+}

@@ -1,0 +1,149 @@
+import { mkdirSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { TollgateConfigInput } from '../config/config';
+import { EnvNames } from '../config/env-names';
+import type { Clock } from '../domain/clock';
+import { generateSigningKeyDocument, parseSigningKeyDocument } from '../adapters/jwk-set';
+import { createObservability, servicesFromEnvironment } from '../app/environment';
+import { API_ROUTES, type FunctionName } from '../app/routes';
+import type { Services } from '../app/services';
+import { createMetadataHandler } from '../handlers/metadata-handler';
+import { createRevokeHandler } from '../handlers/revoke-handler';
+import { createTokenHandler } from '../handlers/token-handler';
+import { createVerifyHandler } from '../handlers/verify-handler';
+import type { Observability } from '../http/middleware';
+import { apiGatewayListener, type LambdaHttpHandler, type LocalRoute } from './api-gateway-adapter';
+import { createDevIssuer, type DevIssuer } from './dev-issuer';
+import { defaultDevConfig } from './default-config';
+import { startEmbeddedStore } from './embedded-store';
+import { ensureTables } from './tables';
+
+export interface LocalTollgateOptions {
+  /** 0 picks a free port. @default 8787 */
+  port?: number;
+  host?: string;
+  /** The config document; undefined uses `TOLLGATE_CONFIG` if set, else the dev default. */
+  config?: TollgateConfigInput;
+  configFile?: string;
+  /** Where keys (and, with `persist`, the store) live. @default ".tollgate" */
+  dataDir?: string;
+  /** Keep the embedded store on disk under `dataDir/store`. @default false */
+  persist?: boolean;
+  /** Use this DynamoDB endpoint instead of the embedded store. */
+  dynamodbEndpoint?: string;
+  /** Table names (tests give each suite its own). */
+  tables?: { sessions: string; guards: string };
+  clock?: Clock;
+  observability?: Observability;
+}
+
+export interface LocalTollgate {
+  baseUrl: string;
+  storeEndpoint: string;
+  tables: { sessions: string; guards: string };
+  devIssuer: DevIssuer;
+  services: Services;
+  server: Server;
+  close(): Promise<void>;
+}
+
+function ensureSigningKeys(file: string): Promise<void> | void {
+  if (existsSync(file)) {
+    parseSigningKeyDocument(readFileSync(file, 'utf8'));
+    return;
+  }
+  return generateSigningKeyDocument('RS256').then((document) => {
+    writeFileSync(file, JSON.stringify(document, null, 2), { mode: 0o600 });
+  });
+}
+
+/**
+ * Tollgate on one loopback port, without AWS: the embedded DynamoDB-protocol
+ * store (or any endpoint), local signing keys, the dev identity issuer, and
+ * every route served by the very handlers the Lambda functions export, fed
+ * API Gateway-shaped events.
+ */
+export async function startLocalTollgate(options: LocalTollgateOptions = {}): Promise<LocalTollgate> {
+  const host = options.host ?? '127.0.0.1';
+  const dataDir = options.dataDir ?? '.tollgate';
+  mkdirSync(dataDir, { recursive: true });
+
+  const store = options.dynamodbEndpoint
+    ? { endpoint: options.dynamodbEndpoint, close: async () => undefined }
+    : await startEmbeddedStore({ path: options.persist ? join(dataDir, 'store') : undefined });
+  const tables = options.tables ?? { sessions: 'tollgate-sessions', guards: 'tollgate-guards' };
+  const admin = new DynamoDBClient({ endpoint: store.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  await ensureTables(admin, tables);
+  admin.destroy();
+
+  const keysFile = join(dataDir, 'signing-keys.json');
+  await ensureSigningKeys(keysFile);
+
+  // The port must be known before the config (the dev issuer's URL is on it).
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8787, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const baseUrl = `http://${host}:${port}`;
+  const devIssuer = await createDevIssuer(baseUrl, join(dataDir, 'dev-issuer-key.json'));
+
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    [EnvNames.publicBaseUrl]: baseUrl,
+    [EnvNames.sessionsTable]: tables.sessions,
+    [EnvNames.guardsTable]: tables.guards,
+    [EnvNames.dynamodbEndpoint]: store.endpoint,
+    [EnvNames.signingKeysFile]: keysFile,
+    [EnvNames.signingKeysSecretId]: undefined,
+    AWS_REGION: process.env.AWS_REGION ?? 'local',
+  };
+  if (options.config) env[EnvNames.configJson] = JSON.stringify(options.config);
+  else if (options.configFile) env[EnvNames.configFile] = options.configFile;
+  else if (!env[EnvNames.configFile] && !env[EnvNames.configJson]) env[EnvNames.configJson] = JSON.stringify(defaultDevConfig(devIssuer));
+
+  const observability = options.observability ?? createObservability();
+  let services: Services;
+  try {
+    services = servicesFromEnvironment(env, observability, options.clock);
+  } catch (error) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await store.close();
+    throw error;
+  }
+
+  const handlers: Record<FunctionName, LambdaHttpHandler | undefined> = {
+    token: createTokenHandler(services, observability, { grants: 'both' }),
+    refresh: undefined,
+    verify: createVerifyHandler(services, observability),
+    revoke: createRevokeHandler(services, observability),
+    metadata: createMetadataHandler(services, observability),
+    proxy: undefined,
+  };
+  const routes: LocalRoute[] = API_ROUTES.flatMap((route) => {
+    const handler = handlers[route.fn];
+    return handler ? [{ method: route.method, resource: route.resource, handler, name: `tollgate-local-${route.fn}` }] : [];
+  });
+  const gateway = apiGatewayListener(routes);
+  server.on('request', (request, response) => {
+    if (!devIssuer.handle(request, response)) gateway(request, response);
+  });
+
+  return {
+    baseUrl,
+    storeEndpoint: store.endpoint,
+    tables,
+    devIssuer,
+    services,
+    server,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import { CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESSION_INDEXES } from '../adapters/dynamo-session-store';
+
+/**
+ * Creates Tollgate's two tables on a local store (dynalite, DynamoDB Local)
+ * with the same keys, indexes and TTL attribute the CDK stack deploys.
+ */
+export async function ensureTables(client: DynamoDBClient, names: { sessions: string; guards: string }): Promise<void> {
+  await ensureTable(client, {
+    TableName: names.sessions,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'sid', AttributeType: 'S' },
+      { AttributeName: 'sub', AttributeType: 'S' },
+      { AttributeName: 'upstreamSid', AttributeType: 'S' },
+    ],
+    KeySchema: [{ AttributeName: 'sid', KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: [
+      { IndexName: SESSION_INDEXES.bySubject, KeySchema: [{ AttributeName: 'sub', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } },
+      {
+        IndexName: SESSION_INDEXES.byUpstreamSid,
+        KeySchema: [{ AttributeName: 'upstreamSid', KeyType: 'HASH' }],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ],
+  });
+  await ensureTable(client, {
+    TableName: names.guards,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+  });
+}
+
+async function ensureTable(client: DynamoDBClient, input: ConstructorParameters<typeof CreateTableCommand>[0]): Promise<void> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: input.TableName }));
+    return;
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+  }
+  await client.send(new CreateTableCommand(input));
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: input.TableName }));
+    if (Table?.TableStatus === 'ACTIVE') break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  try {
+    await client.send(
+      new UpdateTimeToLiveCommand({ TableName: input.TableName, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } }),
+    );
+  } catch (error) {
+    // dynalite has no TTL API; Tollgate never depends on TTL deletion (expired items count as absent).
+    const name = (error as { name?: string }).name ?? '';
+    if (!/UnknownOperation/.test(name)) throw error;
+  }
+}

@@ -1,0 +1,7 @@
+/** Remembers single-use values (subject token ids, DPoP proof ids) until they expire. */
+export interface ReplayGuard {
+  /** Records `key` until `expiresAt` (epoch seconds); false if it was already recorded and not expired. */
+  claim(key: string, expiresAt: number): Promise<boolean>;
+  /** Forgets `key` (undo after a later step failed, so the client can retry). */
+  release(key: string): Promise<void>;
+}

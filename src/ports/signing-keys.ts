@@ -1,0 +1,21 @@
+import type { JWK } from 'jose';
+
+export interface ActiveSigningKey {
+  kid: string;
+  alg: string;
+  key: CryptoKey;
+}
+
+/** The JWK set Tollgate signs with: the current private key and the public keys verifiers should trust. */
+export interface SigningKeys {
+  current: ActiveSigningKey;
+  /** Public JWKs (current first, then the previous during rotation), `kid`/`alg`/`use` set. */
+  publicJwks: JWK[];
+  /** Public verification keys by `kid`. */
+  verificationKey(kid: string): CryptoKey | undefined;
+}
+
+/** Loads the signing keys (cached by the implementation); throws `UnavailableError('signing_keys')` when it cannot. */
+export interface SigningKeySource {
+  load(): Promise<SigningKeys>;
+}

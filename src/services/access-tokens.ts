@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { SessionKind } from '../config/config';
+import { AccessTokenError } from '../domain/errors';
+import type { Clock } from '../domain/clock';
+import type { SigningKeySource } from '../ports/signing-keys';
+
+/** RFC 9068 §2.1: the media type of JWT access tokens, in the `typ` header. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+
+/** Tollgate access token claims (RFC 9068 plus Tollgate's session and context claims). */
+export interface AccessTokenClaims extends JWTPayload {
+  iss: string;
+  aud: string;
+  sub: string;
+  sid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  scope: string;
+  kind: SessionKind;
+  client_id: string;
+  /** GitHub Actions context (ci sessions). */
+  gh?: Record<string, string>;
+  /** Identity provider context (user sessions): upstream session id, organisation. */
+  user?: Record<string, unknown>;
+  /** RFC 8693 §4.1: the acting party during impersonation. */
+  act?: Record<string, unknown>;
+  /** RFC 9449 §6: confirmation of the key a DPoP-bound token is bound to. */
+  cnf?: { jkt: string };
+}
+
+export interface AccessTokenInput {
+  sub: string;
+  sid: string;
+  scope: string;
+  kind: SessionKind;
+  clientId: string;
+  context: Record<string, unknown>;
+  /** Absolute latest expiry (the session's end): the token never outlives its session. */
+  notAfter: number;
+  jkt?: string;
+}
+
+/** Leeway for the verifier's clock against ours when checking `exp`/`iat`. */
+const VERIFY_CLOCK_TOLERANCE_SECONDS = 5;
+
+/**
+ * Signs and verifies Tollgate's own access tokens: JWT with `typ: at+jwt`,
+ * `kid`, signed with the current key from the signing key source.
+ */
+export class AccessTokens {
+  constructor(
+    private readonly keys: SigningKeySource,
+    private readonly clock: Clock,
+    private readonly issuer: string,
+    private readonly audience: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async issue(input: AccessTokenInput): Promise<{ token: string; claims: AccessTokenClaims; expiresIn: number }> {
+    const { current } = await this.keys.load();
+    const iat = Math.floor(this.clock.now() / 1000);
+    const exp = Math.min(iat + this.ttlSeconds, input.notAfter);
+    const claims: AccessTokenClaims = {
+      // Context first, so it can never shadow a registered claim.
+      ...input.context,
+      iss: this.issuer,
+      aud: this.audience,
+      sub: input.sub,
+      sid: input.sid,
+      jti: randomUUID(),
+      iat,
+      exp,
+      scope: input.scope,
+      kind: input.kind,
+      client_id: input.clientId,
+      ...(input.jkt ? { cnf: { jkt: input.jkt } } : {}),
+    };
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: current.alg, kid: current.kid, typ: ACCESS_TOKEN_TYP })
+      .sign(current.key);
+    return { token, claims, expiresIn: exp - iat };
+  }
+
+  /**
+   * Verifies signature (a published key, its own algorithm), `typ: at+jwt`,
+   * `iss`, `aud`, `exp` and the presence of Tollgate's claims. Does not check
+   * the session: that is `SessionGate`'s job. With `allowExpired` (revocation),
+   * an expired but otherwise valid token is accepted.
+   */
+  async verify(token: string, options: { allowExpired?: boolean } = {}): Promise<AccessTokenClaims> {
+    const keys = await this.keys.load();
+    let kid: string | undefined;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      throw new AccessTokenError('TOKEN_INVALID', 'not a JWS');
+    }
+    const key = kid ? keys.verificationKey(kid) : undefined;
+    if (!key) throw new AccessTokenError('TOKEN_INVALID', 'unknown kid');
+    const alg = keys.publicJwks.find((jwk) => jwk.kid === kid)?.alg;
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, key, {
+        issuer: this.issuer,
+        audience: this.audience,
+        algorithms: alg ? [alg] : [],
+        typ: ACCESS_TOKEN_TYP,
+        requiredClaims: ['exp', 'iat', 'sub', 'sid', 'jti'],
+        clockTolerance: VERIFY_CLOCK_TOLERANCE_SECONDS,
+        currentDate: new Date(this.clock.now()),
+      }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) {
+        if (options.allowExpired && error.payload.iss === this.issuer && error.payload.aud === this.audience) {
+          return checkShape(error.payload);
+        }
+        throw new AccessTokenError('TOKEN_EXPIRED', 'exp passed');
+      }
+      throw new AccessTokenError('TOKEN_INVALID', describeJoseError(error));
+    }
+    if (typeof payload.iat === 'number' && payload.iat > this.clock.now() / 1000 + VERIFY_CLOCK_TOLERANCE_SECONDS) {
+      throw new AccessTokenError('TOKEN_INVALID', 'iat in the future');
+    }
+    return checkShape(payload);
+  }
+}
+
+function checkShape(payload: JWTPayload): AccessTokenClaims {
+  const claims = payload as Partial<AccessTokenClaims>;
+  if (typeof claims.sid !== 'string' || typeof claims.scope !== 'string' || (claims.kind !== 'user' && claims.kind !== 'ci')) {
+    throw new AccessTokenError('TOKEN_INVALID', 'missing Tollgate claims');
+  }
+  return claims as AccessTokenClaims;
+}
+
+/** A loggable reason for a jose failure (its code and claim, never the token). */
+export function describeJoseError(error: unknown): string {
+  if (error instanceof joseErrors.JWTClaimValidationFailed) return `${error.code}: ${error.claim} ${error.reason}`;
+  if (error instanceof joseErrors.JOSEError) return error.code;
+  return 'unexpected verification failure';
+}

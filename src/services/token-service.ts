@@ -1,0 +1,263 @@
+import type { TollgateConfig, TrustConfig } from '../config/config';
+import { epochSeconds, type Clock } from '../domain/clock';
+import { OAuthError } from '../domain/errors';
+import { formatScope, missingScopes } from '../domain/scope';
+import {
+  nextIdleExpiry,
+  sessionState,
+  SESSION_RETENTION_SECONDS,
+  USED_HASHES_KEPT,
+  type Session,
+} from '../domain/session';
+import { newRefreshToken, newSessionId, parseRefreshToken, sameHash, tokenFingerprint } from '../domain/refresh-token';
+import { grantedScopes } from '../domain/trust';
+import type { ReplayGuard } from '../ports/replay-guard';
+import type { SessionStore } from '../ports/session-store';
+import type { Telemetry } from '../ports/telemetry';
+import type { AccessTokens } from './access-tokens';
+import type { SubjectTokenVerifier } from './subject-token-verifier';
+import { sessionContext } from './session-context';
+
+/** RFC 8693 §3 token type identifiers. */
+export const TokenTypes = {
+  jwt: 'urn:ietf:params:oauth:token-type:jwt',
+  idToken: 'urn:ietf:params:oauth:token-type:id_token',
+  accessToken: 'urn:ietf:params:oauth:token-type:access_token',
+} as const;
+
+export interface ExchangeRequest {
+  subjectToken: string;
+  subjectTokenType: string;
+  scope?: string[];
+  audience?: string[];
+  clientId?: string;
+}
+
+export interface RefreshRequest {
+  refreshToken: string;
+  scope?: string[];
+  clientId?: string;
+}
+
+/** The RFC 6749 §5.1 / RFC 8693 §2.2.1 success body. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+  scope: string;
+  issued_token_type?: typeof TokenTypes.accessToken;
+}
+
+export interface TokenServiceDeps {
+  config: TollgateConfig;
+  subjects: SubjectTokenVerifier;
+  accessTokens: AccessTokens;
+  sessions: SessionStore;
+  replay: ReplayGuard;
+  telemetry: Telemetry;
+  clock: Clock;
+}
+
+/**
+ * Token exchange (RFC 8693) and refresh (RFC 6749 §6) with rotating refresh
+ * tokens (RFC 9700 §4.14). Sessions are the unit of revocation: every access
+ * and refresh token names its `sid`.
+ */
+export class TokenService {
+  constructor(private readonly deps: TokenServiceDeps) {}
+
+  async exchange(request: ExchangeRequest): Promise<TokenResponse> {
+    const { config, telemetry } = this.deps;
+    if (request.subjectTokenType !== TokenTypes.jwt && request.subjectTokenType !== TokenTypes.idToken) {
+      throw new OAuthError('invalid_request', 'unsupported subject_token_type');
+    }
+    // RFC 8693 §2.2.2: an audience Tollgate does not issue for is `invalid_target`.
+    if (request.audience?.some((audience) => audience !== config.audience)) {
+      throw new OAuthError('invalid_target', 'the requested audience is not served by this token service');
+    }
+
+    const { trust, claims } = await this.deps.subjects.verify(request.subjectToken);
+    const granted = grantedScopes(trust.rules, claims);
+    if (!granted) {
+      throw new OAuthError('invalid_grant', 'no trust rule grants a scope to this subject', {
+        reason: 'no_matching_rule',
+        detail: `trust ${trust.name}: no rule matched`,
+      });
+    }
+    const scopes = this.narrow(request.scope, granted);
+
+    const now = epochSeconds(this.deps.clock);
+    let replayKey: string | undefined;
+    if (trust.singleUse) {
+      replayKey = `subject#${trust.name}#${typeof claims.jti === 'string' && claims.jti ? claims.jti : tokenFingerprint(request.subjectToken)}`;
+      const expiresAt = (claims.exp ?? now) + trust.clockToleranceSeconds;
+      if (!(await this.deps.replay.claim(replayKey, expiresAt))) {
+        throw new OAuthError('invalid_grant', 'subject token was already used', { reason: 'replayed', detail: `trust ${trust.name}` });
+      }
+    }
+
+    const policy = config.sessions[trust.kind];
+    const sid = newSessionId();
+    const refresh = newRefreshToken(sid);
+    const sidExpiry = now + policy.maxLifetimeSeconds;
+    const session: Session = {
+      sid,
+      sub: `${trust.name}:${claims.sub}`,
+      kind: trust.kind,
+      trust: trust.name,
+      scopes: granted,
+      clientId: request.clientId,
+      sidCreatedAt: now,
+      sidExpiry,
+      idleExpiry: nextIdleExpiry(now, sidExpiry, policy),
+      refreshCount: 0,
+      refreshHash: refresh.secretHash,
+      usedHashes: [],
+      status: 'active',
+      context: sessionContext(trust.kind, claims),
+      upstreamSid: trust.kind === 'user' && typeof claims.sid === 'string' ? claims.sid : undefined,
+      ttl: sidExpiry + SESSION_RETENTION_SECONDS,
+    };
+    try {
+      await this.deps.sessions.create(session);
+    } catch (error) {
+      // No half-done exchange: give the single-use token back so the client can retry.
+      if (replayKey) await this.deps.replay.release(replayKey).catch(() => undefined);
+      throw error;
+    }
+
+    const access = await this.deps.accessTokens.issue({
+      sub: session.sub,
+      sid,
+      scope: formatScope(scopes),
+      kind: trust.kind,
+      clientId: clientIdFor(session, trust),
+      context: session.context,
+      notAfter: sidExpiry,
+    });
+    telemetry.emit({ type: 'TokenIssued', kind: trust.kind, trust: trust.name, sid, sub: session.sub });
+    return {
+      access_token: access.token,
+      issued_token_type: TokenTypes.accessToken,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+      refresh_token: refresh.token,
+      scope: access.claims.scope,
+    };
+  }
+
+  async refresh(request: RefreshRequest): Promise<TokenResponse> {
+    const { config, sessions, telemetry } = this.deps;
+    const parsed = parseRefreshToken(request.refreshToken);
+    if (!parsed) throw invalidRefresh('refresh_invalid', 'not a Tollgate refresh token');
+    const session = await sessions.get(parsed.sid, { consistent: true });
+    if (!session) throw invalidRefresh('refresh_invalid', 'no such session');
+    const now = epochSeconds(this.deps.clock);
+    const policy = config.sessions[session.kind];
+    // RFC 6749 §6: a refresh token is bound to the client it was issued to.
+    if (request.clientId && session.clientId && request.clientId !== session.clientId) {
+      throw invalidRefresh('refresh_invalid', 'client_id differs from the session');
+    }
+
+    if (!sameHash(session.refreshHash, parsed.secretHash)) {
+      await this.handleStaleToken(session, parsed.secretHash, now, policy.refreshReuseGraceSeconds);
+      throw invalidRefresh('refresh_invalid', 'unknown refresh token');
+    }
+
+    const state = sessionState(session, now);
+    if (!state.active) {
+      if (state.timedOutNow && (await sessions.end(session.sid, state.reason, now))) {
+        telemetry.emit({ type: 'SessionTimedOut', reason: state.reason as 'absolute' | 'idle', sid: session.sid });
+      }
+      throw invalidRefresh('session_ended', `session ${state.reason}`, 'the session has ended');
+    }
+    if (session.refreshCount >= policy.maxRefreshes) {
+      if (await sessions.end(session.sid, 'max_refreshes', now)) {
+        telemetry.emit({ type: 'SessionTimedOut', reason: 'max_refreshes', sid: session.sid });
+      }
+      throw invalidRefresh('session_ended', 'session max_refreshes', 'the session has ended');
+    }
+    const scopes = this.narrow(request.scope, session.scopes);
+
+    const next = newRefreshToken(session.sid);
+    const usedHashes = [...(session.prevRefreshHash ? [session.prevRefreshHash] : []), ...session.usedHashes].slice(
+      0,
+      USED_HASHES_KEPT,
+    );
+    const rotated = await sessions.rotate({
+      sid: session.sid,
+      expectedRefreshHash: session.refreshHash,
+      expectedRefreshCount: session.refreshCount,
+      refreshHash: next.secretHash,
+      prevRefreshHash: session.refreshHash,
+      usedHashes,
+      rotatedAt: now,
+      idleExpiry: nextIdleExpiry(now, session.sidExpiry, policy),
+    });
+    // A concurrent refresh with the same token won: this is a retry, not theft.
+    if (!rotated) throw invalidRefresh('refresh_invalid', 'lost a concurrent refresh', 'refresh token was already used');
+
+    const trust = config.trust.find((entry) => entry.name === session.trust);
+    const access = await this.deps.accessTokens.issue({
+      sub: session.sub,
+      sid: session.sid,
+      scope: formatScope(scopes),
+      kind: session.kind,
+      clientId: clientIdFor(session, trust),
+      context: session.context,
+      notAfter: session.sidExpiry,
+      jkt: session.jkt,
+    });
+    telemetry.emit({ type: 'TokenRefreshed', kind: session.kind, sid: session.sid, refreshCount: session.refreshCount + 1 });
+    return {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+      refresh_token: next.token,
+      scope: access.claims.scope,
+    };
+  }
+
+  /**
+   * RFC 9700 §4.14.2: a rotated refresh token presented again means it leaked
+   * (or the client lost a response). Within the grace window after its
+   * rotation it only fails; later it revokes the whole session.
+   */
+  private async handleStaleToken(session: Session, hash: string, now: number, graceSeconds: number): Promise<void> {
+    const isPrevious = sameHash(session.prevRefreshHash, hash);
+    const isOlder = !isPrevious && session.usedHashes.some((used) => sameHash(used, hash));
+    if (!isPrevious && !isOlder) return;
+    if (isPrevious && session.rotatedAt !== undefined && now - session.rotatedAt <= graceSeconds) {
+      throw invalidRefresh('refresh_invalid', 'rotated token reused within the grace window', 'refresh token was already used');
+    }
+    this.deps.telemetry.emit({ type: 'RefreshReuseDetected', sid: session.sid });
+    if (await this.deps.sessions.end(session.sid, 'refresh_reuse', now)) {
+      this.deps.telemetry.emit({ type: 'SessionRevoked', source: 'reuse', sid: session.sid });
+    }
+    throw invalidRefresh('refresh_reused', 'rotated refresh token reused; session revoked', 'refresh token was already used');
+  }
+
+  /** RFC 6749 §3.3/§6: the requested scope must be within what was granted; omitted means all of it. */
+  private narrow(requested: string[] | undefined, granted: readonly string[]): string[] {
+    if (!requested || requested.length === 0) return [...granted];
+    const missing = missingScopes(requested, granted);
+    if (missing.length > 0) {
+      throw new OAuthError('invalid_scope', 'the requested scope exceeds what was granted', {
+        reason: 'scope',
+        detail: `not granted: ${missing.slice(0, 10).join(' ')}`,
+      });
+    }
+    return requested;
+  }
+}
+
+function invalidRefresh(reason: 'refresh_invalid' | 'refresh_reused' | 'session_ended', detail: string, description = 'refresh token is invalid'): OAuthError {
+  return new OAuthError('invalid_grant', description, { reason, detail });
+}
+
+/** RFC 9068 §2.2 requires `client_id`; public clients may not send one, so the trust name stands in. */
+function clientIdFor(session: Session, trust: TrustConfig | undefined): string {
+  return session.clientId ?? trust?.name ?? session.trust;
+}
+
