@@ -51,6 +51,12 @@ const ruleSchema = z.strictObject({
   scopes: z.array(scopeToken).min(1, 'expected a non-empty list'),
 });
 
+/**
+ * Cross-field checks also run when another field of the same object is
+ * invalid (zod skips them by default), so every problem is reported at once.
+ */
+const evenWhenInvalid = { when: (payload: { value: unknown }) => typeof payload.value === 'object' && payload.value !== null };
+
 const trustSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected lower-case letters, digits, - or _ (at most 63)'),
@@ -75,7 +81,7 @@ const trustSchema = z
         message: 'a user issuer without audiences must list authorizedParties (Clerk session tokens carry no aud)',
       });
     }
-  })
+  }, evenWhenInvalid)
   .transform((trust) => ({ ...trust, singleUse: trust.singleUse ?? trust.kind === 'ci' }));
 
 const sessionPolicy = (defaults: { maxLifetimeSeconds: number; idleTimeoutSeconds: number; maxRefreshes: number }) =>
@@ -153,14 +159,18 @@ export const configSchema = z
     rateLimit: rateLimitSchema,
   })
   .superRefine((config, ctx) => {
+    // The document may be partly invalid here (see `evenWhenInvalid`): read it defensively.
+    const trusts: unknown[] = Array.isArray(config.trust) ? config.trust : [];
     const seen = new Map<string, number>();
-    config.trust.forEach((trust, index) => {
-      const first = seen.get(trust.name);
+    trusts.forEach((trust, index) => {
+      const name = (trust as { name?: unknown } | null)?.name;
+      if (typeof name !== 'string') return;
+      const first = seen.get(name);
       if (first !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['trust', index, 'name'], message: `duplicates trust[${first}].name` });
-      } else seen.set(trust.name, index);
+      } else seen.set(name, index);
     });
-  });
+  }, evenWhenInvalid);
 
 export type TollgateConfigInput = z.input<typeof configSchema>;
 export type TollgateConfig = DeepReadonly<z.output<typeof configSchema>>;
@@ -205,10 +215,10 @@ export function formatPath(path: readonly PropertyKey[]): string {
 export function loadConfig(document: unknown): TollgateConfig {
   const result = configSchema.safeParse(document);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
+    const problems = result.error.issues.flatMap((issue) => {
       const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-      if (keys.length > 0) return keys.map((key) => `${formatPath([...issue.path, key])}: unknown key`).join('\n  ');
-      return `${formatPath(issue.path)}: ${issue.message}`;
+      if (keys.length > 0) return keys.map((key) => `${formatPath([...issue.path, key])}: unknown key`);
+      return [`${formatPath(issue.path)}: ${issue.message}`];
     });
     throw new ConfigError(problems);
   }
