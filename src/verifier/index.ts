@@ -1,0 +1,11 @@
+export {
+  bearerToken,
+  createVerifier,
+  hasScope,
+  TollgateUnavailableError,
+  TollgateVerifyError,
+  type TollgateClaims,
+  type Verifier,
+  type VerifierOptions,
+  type VerifyErrorCode,
+} from './verifier';

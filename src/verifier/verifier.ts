@@ -1,0 +1,222 @@
+import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+
+/**
+ * Verification of Tollgate access tokens for resource servers that do not sit
+ * behind the Tollgate proxy: Node, Workers, Durable Objects, browsers. Uses
+ * only `fetch` and WebCrypto (through jose); no Node built-ins.
+ */
+
+/** Why a token was refused: the vocabulary of the proxy (RFC 6750 `invalid_token` family). */
+export type VerifyErrorCode = 'AUTH_REQUIRED' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'SESSION_ENDED';
+
+export class TollgateVerifyError extends Error {
+  readonly code: VerifyErrorCode;
+  constructor(code: VerifyErrorCode, message: string) {
+    super(message);
+    this.name = 'TollgateVerifyError';
+    this.code = code;
+  }
+}
+
+/** Tollgate could not be asked (metadata, JWKS or `/verify` unreachable): not the token's fault; retry later. */
+export class TollgateUnavailableError extends Error {
+  readonly code = 'VERIFIER_UNAVAILABLE' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TollgateUnavailableError';
+  }
+}
+
+/** The claims of a Tollgate access token (RFC 9068 plus Tollgate's session and context claims). */
+export interface TollgateClaims extends JWTPayload {
+  iss: string;
+  aud: string;
+  /** `<trust name>:<subject>`, e.g. `clerk:user_123` or `github:repo:acme/app:ref:refs/heads/main`. */
+  sub: string;
+  sid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  /** Space-separated scopes; use `hasScope`. */
+  scope: string;
+  kind: 'user' | 'ci';
+  client_id: string;
+  /** GitHub Actions context of ci sessions. */
+  gh?: Record<string, string>;
+  /** Identity provider context of user sessions: `sid` (Clerk session), `org` `{id, role, slug}`. */
+  user?: { sid?: string; org?: { id?: string; role?: string; slug?: string } };
+  act?: { sub: string; iss?: string };
+  cnf?: { jkt: string };
+}
+
+export interface VerifierOptions {
+  /** Tollgate's issuer URL (exactly the `iss` of its tokens). */
+  issuer: string;
+  /** The `aud` Tollgate issues for (its config's `audience`, default `tollgate`). */
+  audience: string;
+  /** Skip metadata discovery and fetch keys here. @default the `jwks_uri` of `{issuer}/.well-known/oauth-authorization-server` */
+  jwksUri?: string;
+  /** A fetch implementation (tests, proxies, Workers' bindings). @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** Leeway for `exp`/`iat` against the local clock. @default 5 */
+  clockToleranceSeconds?: number;
+  /** Accepted signature algorithms (pinned). @default ['RS256', 'ES256', 'EdDSA'] */
+  algorithms?: string[];
+  /** Minimum time between JWKS refetches caused by an unknown `kid`. @default 30 */
+  jwksCooldownSeconds?: number;
+  /** Timeout of each metadata, JWKS or introspection request. @default 3000 */
+  timeoutMs?: number;
+  /**
+   * Also ask Tollgate's `/verify` (RFC 7662) whether the session is still
+   * active, so a revocation bites within `cacheSeconds` instead of at `exp`.
+   * Answers are cached per token for `cacheSeconds`, at most `maxEntries` tokens.
+   */
+  introspect?: { cacheSeconds: number; maxEntries?: number };
+  /** The clock, in milliseconds. @default Date.now */
+  now?: () => number;
+}
+
+export interface Verifier {
+  /** Verifies a token (a raw JWT, not the `Authorization` header). Throws `TollgateVerifyError` or `TollgateUnavailableError`. */
+  verify(token: string | null | undefined): Promise<TollgateClaims>;
+}
+
+const ACCESS_TOKEN_TYP = 'at+jwt';
+
+/** True when the claims hold every given scope. */
+export function hasScope(claims: Pick<TollgateClaims, 'scope'>, ...scopes: string[]): boolean {
+  const held = new Set(claims.scope.split(' ').filter(Boolean));
+  return scopes.every((scope) => held.has(scope));
+}
+
+/** The token of an `Authorization: Bearer <token>` header value (RFC 6750 §2.1), or undefined. */
+export function bearerToken(authorization: string | null | undefined): string | undefined {
+  const match = authorization?.match(/^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i);
+  return match?.[1];
+}
+
+/**
+ * Creates a verifier for one Tollgate deployment. Offline by default: keys
+ * come from Tollgate's JWKS (discovered from its RFC 8414 metadata, cached,
+ * refetched on an unknown `kid` at most once per cooldown). Checks the
+ * signature with a pinned algorithm, `typ: at+jwt` (RFC 9068 §4), `iss`,
+ * `aud`, and requires `exp`, `iat`, `sub`, `sid`.
+ *
+ * Does **not** check, offline: that the session is still active (a revoked
+ * session's tokens stay valid until `exp`, at most 15 minutes by default) —
+ * turn on `introspect` where revocation must bite sooner. Does not check
+ * scopes: call `hasScope` for the route. Refuses DPoP-bound tokens
+ * (`cnf.jkt`), whose proof it cannot check.
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  const fetchImpl = options.fetch ?? ((...args: Parameters<typeof fetch>) => globalThis.fetch(...args));
+  const issuer = options.issuer.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 3_000;
+  const now = options.now ?? Date.now;
+  const algorithms = options.algorithms ?? ['RS256', 'ES256', 'EdDSA'];
+  let keySet: Promise<JWTVerifyGetKey> | undefined;
+  const introspectionCache = new Map<string, { active: boolean; at: number }>();
+
+  async function discoverKeySet(): Promise<JWTVerifyGetKey> {
+    let jwksUri = options.jwksUri;
+    if (!jwksUri) {
+      let metadata: { issuer?: unknown; jwks_uri?: unknown };
+      try {
+        const response = await fetchImpl(`${issuer}/.well-known/oauth-authorization-server`, {
+          headers: { accept: 'application/json' },
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        metadata = (await response.json()) as typeof metadata;
+      } catch (error) {
+        throw new TollgateUnavailableError('Tollgate metadata could not be fetched', { cause: error });
+      }
+      // RFC 8414 §3.3: the metadata's issuer must be the one we asked for.
+      if (metadata.issuer !== issuer || typeof metadata.jwks_uri !== 'string') {
+        throw new TollgateUnavailableError('Tollgate metadata names another issuer or no jwks_uri');
+      }
+      jwksUri = metadata.jwks_uri;
+    }
+    return createRemoteJWKSet(new URL(jwksUri), {
+      timeoutDuration: timeoutMs,
+      cooldownDuration: (options.jwksCooldownSeconds ?? 30) * 1000,
+      [customFetch]: fetchImpl,
+    });
+  }
+
+  function keys(): Promise<JWTVerifyGetKey> {
+    if (!keySet) {
+      keySet = discoverKeySet();
+      // A failed discovery is not kept: the next call tries again.
+      keySet.catch(() => {
+        keySet = undefined;
+      });
+    }
+    return keySet;
+  }
+
+  async function sessionActive(token: string, claims: TollgateClaims): Promise<boolean> {
+    const { cacheSeconds, maxEntries = 10_000 } = options.introspect!;
+    const key = `${claims.sid}:${claims.jti}`;
+    const hit = introspectionCache.get(key);
+    if (hit && now() - hit.at < cacheSeconds * 1000) return hit.active;
+    let active: boolean;
+    try {
+      const response = await fetchImpl(`${issuer}/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      active = ((await response.json()) as { active?: unknown }).active === true;
+    } catch (error) {
+      throw new TollgateUnavailableError('Tollgate introspection failed', { cause: error });
+    }
+    if (cacheSeconds > 0) {
+      introspectionCache.delete(key);
+      introspectionCache.set(key, { active, at: now() });
+      if (introspectionCache.size > maxEntries) introspectionCache.delete(introspectionCache.keys().next().value!);
+    }
+    return active;
+  }
+
+  return {
+    async verify(token) {
+      if (!token) throw new TollgateVerifyError('AUTH_REQUIRED', 'no access token');
+      const getKey = await keys();
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, getKey, {
+          issuer,
+          audience: options.audience,
+          algorithms,
+          typ: ACCESS_TOKEN_TYP,
+          requiredClaims: ['exp', 'iat', 'sub', 'sid', 'jti'],
+          clockTolerance: options.clockToleranceSeconds ?? 5,
+          currentDate: new Date(now()),
+        }));
+      } catch (error) {
+        if (error instanceof joseErrors.JWTExpired) throw new TollgateVerifyError('TOKEN_EXPIRED', 'the access token has expired');
+        // jose reports a JWKS endpoint answering other than 200 as a generic error: the key source is down, not the token bad.
+        if (error instanceof joseErrors.JWKSTimeout || (error instanceof joseErrors.JOSEError && error.code === 'ERR_JOSE_GENERIC')) {
+          throw new TollgateUnavailableError('Tollgate JWKS could not be fetched', { cause: error });
+        }
+        if (error instanceof joseErrors.JOSEError) throw new TollgateVerifyError('TOKEN_INVALID', `the access token is not valid (${error.code})`);
+        throw new TollgateUnavailableError('Tollgate JWKS could not be fetched', { cause: error });
+      }
+      const claims = payload as TollgateClaims;
+      if (typeof claims.scope !== 'string' || (claims.kind !== 'user' && claims.kind !== 'ci')) {
+        throw new TollgateVerifyError('TOKEN_INVALID', 'the access token lacks Tollgate claims');
+      }
+      if (claims.iat > now() / 1000 + (options.clockToleranceSeconds ?? 5)) {
+        throw new TollgateVerifyError('TOKEN_INVALID', 'the access token was issued in the future');
+      }
+      if (claims.cnf) throw new TollgateVerifyError('TOKEN_INVALID', 'DPoP-bound tokens need a DPoP proof check');
+      if (options.introspect && !(await sessionActive(token, claims))) {
+        throw new TollgateVerifyError('SESSION_ENDED', 'the session behind the access token has ended');
+      }
+      return claims;
+    },
+  };
+}
