@@ -40,9 +40,13 @@ export function compilePathGlob(glob: string): RegExp {
     let source = '';
     for (const segment of segments) {
       if (segment === '**') source += '(?:/[^/]+)*';
+      // A whole-segment `*` is one non-empty segment: `/orders/*` must not match `/orders/` or `/a//b`.
+      else if (segment === '*') source += '/[^/]+';
       else source += '/' + segment.split('*').map(escapeLiteral).join('[^/]*');
     }
-    re = new RegExp(`^${source || '/?'}$`);
+    re = new RegExp(`^${source}$`);
+    // The root `/` is zero segments: globs that match zero segments (`/`, `/**`) match it.
+    if (re.test('')) re = new RegExp(`^(?:${source}|/)$`);
     cache.set(key, re);
   }
   return re;
