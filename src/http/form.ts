@@ -7,6 +7,8 @@ export const MAX_FORM_BODY_BYTES = 32 * 1024;
 const MAX_PARAMETERS = 32;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** For percent-decoded names and values: a leading U+FEFF there is content, not a byte order mark. */
+const utf8Component = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function invalid(description: string, detail?: string): OAuthError {
   return new OAuthError('invalid_request', description, { reason: 'malformed', detail: detail ?? description });
@@ -35,7 +37,7 @@ export function readParameters(event: HttpEvent): Map<string, string> {
 
   let pairs: [string, string][];
   if (contentType === 'application/x-www-form-urlencoded') {
-    pairs = [...new URLSearchParams(text)];
+    pairs = formPairs(text);
   } else if (contentType === 'application/json') {
     pairs = jsonPairs(text);
   } else {
@@ -52,6 +54,50 @@ export function readParameters(event: HttpEvent): Map<string, string> {
     if (value !== '') parameters.set(name, value);
   }
   return parameters;
+}
+
+/**
+ * `application/x-www-form-urlencoded` as the WHATWG URL standard parses it,
+ * except that a percent-encoded sequence that is not UTF-8 (RFC 6749
+ * Appendix B) is an error instead of silently becoming U+FFFD.
+ */
+function formPairs(text: string): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const part of text.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    let name: string;
+    try {
+      name = percentDecode(eq === -1 ? part : part.slice(0, eq));
+    } catch {
+      throw invalid('parameter (unnamed) is not valid UTF-8');
+    }
+    try {
+      pairs.push([name, percentDecode(eq === -1 ? '' : part.slice(eq + 1))]);
+    } catch {
+      throw invalid(`parameter ${safeName(name)} is not valid UTF-8`);
+    }
+  }
+  return pairs;
+}
+
+/** `+` is a space; `%XX` is a byte; a `%` not followed by two hex digits stays literal. Throws on bytes that are not UTF-8. */
+function percentDecode(component: string): string {
+  const text = component.replace(/\+/g, ' ');
+  if (!text.includes('%')) return text;
+  const input = Buffer.from(text, 'utf8');
+  const output = Buffer.alloc(input.length);
+  let length = 0;
+  for (let i = 0; i < input.length; i++) {
+    const hex = input[i] === 0x25 && i + 2 < input.length ? input.toString('latin1', i + 1, i + 3) : '';
+    if (/^[0-9A-Fa-f]{2}$/.test(hex)) {
+      output[length++] = parseInt(hex, 16);
+      i += 2;
+    } else {
+      output[length++] = input[i]!;
+    }
+  }
+  return utf8Component.decode(output.subarray(0, length));
 }
 
 function jsonPairs(text: string): [string, string][] {
