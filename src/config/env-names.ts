@@ -25,3 +25,16 @@ export const EnvNames = {
 } as const;
 
 export type EnvName = (typeof EnvNames)[keyof typeof EnvNames];
+
+/** Environment of the `TollgateAuthorizer` construct's function (set by the construct, read by src/lambda/authorizer.ts). */
+export const AuthorizerEnvNames = {
+  issuer: 'TOLLGATE_AUTHORIZER_ISSUER',
+  audience: 'TOLLGATE_AUTHORIZER_AUDIENCE',
+  jwksUri: 'TOLLGATE_AUTHORIZER_JWKS_URI',
+  /** JSON list of token sources, see `TokenSource`. */
+  tokenSources: 'TOLLGATE_AUTHORIZER_TOKEN_SOURCES',
+  /** JSON map of route key → required scopes. */
+  routeScopes: 'TOLLGATE_AUTHORIZER_ROUTE_SCOPES',
+  /** Seconds to cache introspection answers; unset = offline verification only. */
+  introspectCacheSeconds: 'TOLLGATE_AUTHORIZER_INTROSPECT_SECONDS',
+} as const;

@@ -1,67 +1,28 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT, generateKeyPair } from 'jose';
 import { generateSigningJwk, parseSigningKeyDocument } from '../../src/adapters/jwk-set';
-import { githubActionsClaims } from '../../src/local/dev-claims';
-import { startLocalTollgate, type LocalTollgate } from '../../src/local/local-tollgate';
 import { bearerToken, createVerifier, hasScope, TollgateUnavailableError, TollgateVerifyError } from '../../src/verifier';
+import { startCiTollgate, type CiTollgate } from '../support/ci-tollgate';
 import { TestClock } from '../support/clock';
 import { postForm } from '../support/http';
-import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';
-import { startTestStore, type TestStore } from '../support/store';
-import { EXCHANGE, testObservability } from '../support/tollgate';
-
 describe('createVerifier against a running Tollgate', () => {
-  let issuers: TestIssuerServer;
-  let store: TestStore;
-  let tollgate: LocalTollgate;
-  let dataDir: string;
   const clock = new TestClock();
-
-  async function accessToken(): Promise<string> {
-    const github = issuers.issuers.github!;
-    const subject = await github.sign(githubActionsClaims(github.issuer, Math.floor(clock.now() / 1000), { repositoryId: '74' }));
-    const answer = await postForm(`${tollgate.baseUrl}/token`, { ...EXCHANGE, subject_token: subject });
-    expect(answer.status).toBe(200);
-    return answer.json.access_token;
-  }
+  let ci: CiTollgate;
+  let tollgate: CiTollgate['tollgate'];
+  const accessToken = () => ci.accessToken();
 
   async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
     await expect(promise).rejects.toMatchObject({ code });
   }
 
   beforeAll(async () => {
-    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-    issuers = await startTestIssuers(['github']);
-    store = await startTestStore();
-    dataDir = mkdtempSync(join(tmpdir(), 'tollgate-verifier-'));
-    tollgate = await startLocalTollgate({
-      port: 0,
-      dataDir,
-      dynamodbEndpoint: store.endpoint,
-      tables: store.tables,
-      clock,
-      observability: testObservability(),
-      config: {
-        trust: [
-          {
-            name: 'github',
-            issuer: issuers.issuers.github!.issuer,
-            kind: 'ci',
-            audiences: ['tollgate'],
-            singleUse: false,
-            rules: [{ claims: { repository_id: '74' }, scopes: ['orders:read', 'deploy'] }],
-          },
-        ],
-      },
-    });
+    ci = await startCiTollgate(clock, ['orders:read', 'deploy']);
+    tollgate = ci.tollgate;
   });
 
   afterAll(async () => {
-    await tollgate?.close();
-    await store?.close();
-    await issuers?.close();
+    await ci?.close();
   });
 
   it('verifies offline with keys discovered from the metadata, returning typed claims', async () => {
@@ -130,7 +91,7 @@ describe('createVerifier against a running Tollgate', () => {
     const verifier = createVerifier({ issuer: tollgate.baseUrl, audience: 'tollgate', now: () => clock.now(), jwksCooldownSeconds: 0 });
     await verifier.verify(await accessToken());
 
-    const keysFile = join(dataDir, 'signing-keys.json');
+    const keysFile = join(ci.dataDir, 'signing-keys.json');
     const document = parseSigningKeyDocument(readFileSync(keysFile, 'utf8'));
     const next = await generateSigningJwk('RS256');
     writeFileSync(keysFile, JSON.stringify({ current: next.kid, keys: [next, ...document.keys] }));
