@@ -45,11 +45,29 @@ function matchRoute(routes: readonly LocalRoute[], method: string, path: string)
 export function toApiGatewayEvent(request: IncomingMessage, body: Buffer, route: LocalRoute, path: string, query: string, pathParameters: Record<string, string> | null): HttpEvent {
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
+  const sourceIp = request.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
+  let forwardedFor: string | undefined;
   for (let i = 0; i < request.rawHeaders.length; i += 2) {
     const name = request.rawHeaders[i]!;
     const value = request.rawHeaders[i + 1]!;
+    const lower = name.toLowerCase();
+    // Like API Gateway: X-Forwarded-Proto/-Port are its own, and it appends the caller to X-Forwarded-For.
+    if (lower === 'x-forwarded-proto' || lower === 'x-forwarded-port') continue;
+    if (lower === 'x-forwarded-for') {
+      forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;
+      continue;
+    }
     headers[name] = value;
     (multiValueHeaders[name] ??= []).push(value);
+  }
+  const gatewayHeaders: Record<string, string> = {
+    'X-Forwarded-For': forwardedFor ? `${forwardedFor}, ${sourceIp}` : sourceIp,
+    'X-Forwarded-Proto': 'http',
+    'X-Forwarded-Port': String(request.socket.localPort ?? ''),
+  };
+  for (const [name, value] of Object.entries(gatewayHeaders)) {
+    headers[name] = value;
+    multiValueHeaders[name] = [value];
   }
   const searchParams = new URLSearchParams(query);
   const queryStringParameters: Record<string, string> = {};
@@ -79,7 +97,7 @@ export function toApiGatewayEvent(request: IncomingMessage, body: Buffer, route:
       domainName: request.headers.host ?? '127.0.0.1',
       httpMethod: request.method ?? 'GET',
       identity: {
-        sourceIp: request.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+        sourceIp,
         userAgent: request.headers['user-agent'] ?? null,
         accessKey: null,
         accountId: null,
