@@ -17,7 +17,7 @@ export interface Session {
   sub: string;
   kind: SessionKind;
   trust: string;
-  /** Scopes granted at exchange; refresh can narrow an access token, never widen the session. */
+  /** Scopes granted at exchange (the requested subset when the client narrowed); refresh can narrow an access token, never widen the session. */
   scopes: string[];
   clientId?: string;
   sidCreatedAt: number;

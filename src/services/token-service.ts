@@ -106,7 +106,8 @@ export class TokenService {
       sub: `${trust.name}:${claims.sub}`,
       kind: trust.kind,
       trust: trust.name,
-      scopes: granted,
+      // RFC 6749 §6: a refresh may ask for at most the scope granted at exchange, which is the narrowed one.
+      scopes,
       clientId: request.clientId,
       sidCreatedAt: now,
       sidExpiry,
@@ -116,7 +117,8 @@ export class TokenService {
       usedHashes: [],
       status: 'active',
       context: sessionContext(trust.kind, claims),
-      upstreamSid: trust.kind === 'user' && typeof claims.sid === 'string' ? claims.sid : undefined,
+      // An index key may not be an empty string in DynamoDB: an empty `sid` is no upstream session.
+      upstreamSid: trust.kind === 'user' && typeof claims.sid === 'string' && claims.sid !== '' ? claims.sid : undefined,
       ttl: sidExpiry + SESSION_RETENTION_SECONDS,
     };
     try {
