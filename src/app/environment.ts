@@ -7,6 +7,7 @@ import { parseConfig, ConfigError, type TollgateConfig } from '../config/config'
 import { EnvNames } from '../config/env-names';
 import { epochSeconds, systemClock, type Clock } from '../domain/clock';
 import { CachedSigningKeySource } from '../adapters/cached-signing-key-source';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../adapters/dynamo-client';
 import { DynamoReplayGuard } from '../adapters/dynamo-replay-guard';
 import { DynamoSessionStore } from '../adapters/dynamo-session-store';
@@ -52,15 +53,24 @@ export function createObservability(): Observability {
   };
 }
 
+/** Pre-built clients a caller may hand to `servicesFromEnvironment` instead of the ones it would build. */
+export interface EnvironmentOverrides {
+  /**
+   * The DynamoDB document client every store adapter uses. The benchmark passes
+   * one carrying a request-counting middleware; deployed functions never do.
+   */
+  documentClient?: DynamoDBDocumentClient;
+}
+
 /**
  * The composition root for deployed functions and the local server: concrete
  * adapters chosen by configuration (DynamoDB tables and endpoint, signing keys
  * from Secrets Manager or a file), built once per process.
  */
-export function servicesFromEnvironment(env: Env, observability: Observability, clock: Clock = systemClock): Services {
+export function servicesFromEnvironment(env: Env, observability: Observability, clock: Clock = systemClock, overrides: EnvironmentOverrides = {}): Services {
   const config = configFromEnvironment(env);
   const issuer = resolveIssuer(config, env);
-  const client = createDocumentClient({ endpoint: env[EnvNames.dynamodbEndpoint], region: env.AWS_REGION });
+  const client = overrides.documentClient ?? createDocumentClient({ endpoint: env[EnvNames.dynamodbEndpoint], region: env.AWS_REGION });
   const nowSeconds = () => epochSeconds(clock);
   const sessions = new DynamoSessionStore(client, requireEnv(env, EnvNames.sessionsTable), nowSeconds);
   const replay = new DynamoReplayGuard(client, requireEnv(env, EnvNames.guardsTable), nowSeconds);
