@@ -42,7 +42,11 @@ export interface AccessTokenInput {
   jkt?: string;
 }
 
-/** Leeway for the verifier's clock against ours when checking `exp`/`iat`. */
+/**
+ * Leeway for an `iat` slightly ahead of this function's clock (another function
+ * signed it). None for `exp`: Tollgate checks its own tokens, and RFC 7662
+ * §2.2 `active` means "not expired", so a token is dead at its `exp`.
+ */
 const VERIFY_CLOCK_TOLERANCE_SECONDS = 5;
 
 /**
@@ -108,7 +112,7 @@ export class AccessTokens {
         algorithms: alg ? [alg] : [],
         typ: ACCESS_TOKEN_TYP,
         requiredClaims: ['exp', 'iat', 'sub', 'sid', 'jti'],
-        clockTolerance: VERIFY_CLOCK_TOLERANCE_SECONDS,
+        clockTolerance: 0,
         currentDate: new Date(this.clock.now()),
       }));
     } catch (error) {
