@@ -39,7 +39,8 @@ export class IntrospectionService {
 
   private async introspectRefreshToken(token: string, onInactive: (detail: string) => void): Promise<IntrospectionResponse> {
     const parsed = parseRefreshToken(token);
-    const session = parsed ? await this.gate.session(parsed.sid) : undefined;
+    // Never from the cache: every refresh rotates the hash, and a cached copy would call the new token inactive.
+    const session = parsed ? await this.gate.session(parsed.sid, { fresh: true }) : undefined;
     if (!parsed || !session || !sameHash(session.refreshHash, parsed.secretHash)) {
       onInactive('unknown or rotated refresh token');
       return INACTIVE;

@@ -37,10 +37,13 @@ export class SessionGate {
     return { claims, session };
   }
 
-  /** Reads a session through the cache. */
-  async session(sid: string): Promise<Session | undefined> {
+  /**
+   * Reads a session through the cache; `fresh` skips the cached copy (and
+   * refreshes it), for callers that compare the current refresh-token hash.
+   */
+  async session(sid: string, options: { fresh?: boolean } = {}): Promise<Session | undefined> {
     const now = this.clock.now();
-    const hit = this.cache.get(sid);
+    const hit = options.fresh ? undefined : this.cache.get(sid);
     if (hit && now - hit.fetchedAt < this.cacheSeconds * 1000) return hit.session;
     const session = await this.sessions.get(sid);
     if (this.cacheSeconds > 0) {
