@@ -142,6 +142,56 @@ const rateLimitSchema = z
   })
   .default({ requestsPerMinute: 100 });
 
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** API Gateway throttling: a token bucket refilled at `rateLimit` per second, holding at most `burstLimit`. */
+const throttleSchema = z.strictObject({
+  rateLimit: z.number().positive('expected a positive number of requests per second').max(1_000_000),
+  burstLimit: z.number().int().min(1).max(1_000_000),
+});
+
+/** `"POST /token"`: a method (or `ANY`) and an API Gateway resource path, as in `src/app/routes.ts`. */
+export const ROUTE_KEY = /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|ANY) (\/|(\/[^/\s]+)+)$/;
+
+/**
+ * Deploy-only settings, read by the CDK stack at synth and ignored by the
+ * functions. Whether a `routeThrottle` key names an existing route is checked
+ * by the stack (it knows the route table), not here.
+ */
+const awsSchema = z
+  .strictObject({
+    /** Stage-wide default for every method. */
+    throttle: throttleSchema.default({ rateLimit: 100, burstLimit: 200 }),
+    /** Per-route overrides, keyed like `"POST /token"`. */
+    routeThrottle: z
+      .record(z.string(), throttleSchema)
+      .superRefine((routes, ctx) => {
+        for (const key of Object.keys(routes)) {
+          if (!ROUTE_KEY.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'expected "<METHOD> <resource path>", e.g. "POST /token"' });
+        }
+      })
+      .default({}),
+    logRetentionDays: z
+      .number()
+      .int()
+      .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), `expected one of ${LOG_RETENTION_DAYS.join(', ')}`)
+      .default(365),
+    /** Subscribed to the alarm topic (the recipient must confirm the subscription). */
+    alarmEmail: z.email('expected an email address').optional(),
+    keyRotationDays: z.number().int().min(1).max(365).default(30),
+    customDomain: z
+      .strictObject({
+        domainName: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'expected a lower-case DNS name'),
+        /** A regional ACM certificate in the stack's region covering `domainName`. */
+        certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/, 'expected an ACM certificate ARN'),
+        /** When set, the stack creates the alias record in this Route 53 zone. */
+        hostedZone: z.strictObject({ id: z.string().regex(/^Z[A-Z0-9]{1,32}$/, 'expected a Route 53 hosted zone id'), name: z.string().min(1) }).optional(),
+      })
+      .optional(),
+  })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     issuer: safeUrl.optional(),
@@ -157,6 +207,8 @@ export const configSchema = z
     trust: z.array(trustSchema).min(1, 'expected at least one trusted issuer'),
     proxy: proxySchema.optional(),
     rateLimit: rateLimitSchema,
+    /** Deploy-only (CDK stack); the functions never read it. */
+    aws: awsSchema,
   })
   .superRefine((config, ctx) => {
     // The document may be partly invalid here (see `evenWhenInvalid`): read it defensively.
@@ -181,6 +233,7 @@ export type SessionPolicy = TollgateConfig['sessions']['user'];
 export type ProxyConfig = NonNullable<TollgateConfig['proxy']>;
 export type ProxyRoute = ProxyConfig['routes'][number];
 export type UpstreamAuth = NonNullable<ProxyConfig['upstreamAuth']>;
+export type AwsConfig = TollgateConfig['aws'];
 
 type DeepReadonly<T> = T extends (infer U)[]
   ? readonly DeepReadonly<U>[]
