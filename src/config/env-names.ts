@@ -22,6 +22,10 @@ export const EnvNames = {
   signingKeysFile: 'TOLLGATE_SIGNING_KEYS_FILE',
   /** Optional Secrets Manager endpoint override (tests against a loopback fake). */
   secretsManagerEndpoint: 'SECRETS_MANAGER_ENDPOINT',
+  /** Name of the refresh function the token (exchange) function hands `refresh_token` grants to. */
+  refreshFunctionName: 'TOLLGATE_REFRESH_FUNCTION_NAME',
+  /** Optional Lambda endpoint override (tests against a loopback fake of the Invoke API). */
+  lambdaEndpoint: 'LAMBDA_ENDPOINT',
 } as const;
 
 export type EnvName = (typeof EnvNames)[keyof typeof EnvNames];

@@ -71,9 +71,13 @@ export class OAuthError extends Error {
   }
 }
 
-/** A dependency (store, key source, secret) failed or timed out: 503 `temporarily_unavailable` with `Retry-After`. */
+/**
+ * A dependency (store, key source, secret, the refresh function the token
+ * function delegates to) failed or timed out: 503 `temporarily_unavailable`
+ * with `Retry-After`.
+ */
 export class UnavailableError extends Error {
-  readonly dependency: 'store' | 'signing_keys' | 'secrets' | 'issuer';
+  readonly dependency: 'store' | 'signing_keys' | 'secrets' | 'issuer' | 'refresh_function';
   readonly retryAfterSeconds: number;
   constructor(dependency: UnavailableError['dependency'], cause?: unknown, retryAfterSeconds = 1) {
     super(`${dependency} unavailable`, { cause });

@@ -1,5 +1,26 @@
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { ConfigError } from '../config/config';
+import { EnvNames } from '../config/env-names';
+import { lambdaRefreshDelegate, REFRESH_INVOKE_TIMEOUT_MS } from '../adapters/lambda-refresh-delegate';
 import { createTokenHandler } from '../handlers/token-handler';
 import { observability, services } from './runtime';
 
-/** `POST /token`: token exchange. */
-export const handler = createTokenHandler(services, observability, { grants: 'both' });
+const refreshFunction = process.env[EnvNames.refreshFunctionName];
+if (!refreshFunction) throw new ConfigError([`${EnvNames.refreshFunctionName} must be set`]);
+
+/** One attempt, no retries: see `lambdaRefreshDelegate`. */
+const lambda = new LambdaClient({
+  endpoint: process.env[EnvNames.lambdaEndpoint],
+  maxAttempts: 1,
+  requestHandler: new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: REFRESH_INVOKE_TIMEOUT_MS }),
+});
+
+/**
+ * `POST /token`: token exchange here; `refresh_token` grants go to the
+ * refresh function, which alone may update sessions.
+ */
+export const handler = createTokenHandler(services, observability, {
+  grants: 'exchange',
+  delegateRefresh: lambdaRefreshDelegate(lambda, refreshFunction),
+});
