@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
 import { isSafeUrl, type TrustConfig } from '../config/config';
 
 export type FetchLike = typeof fetch;
@@ -14,12 +14,34 @@ export interface IssuerKeyOptions {
   cacheMaxAgeMs?: number;
 }
 
-/** Thrown when discovery fails; mapped to `invalid_grant` like any other verification failure. */
-export class IssuerDiscoveryError extends Error {
+/**
+ * A trusted issuer's keys could not be had (network error, timeout, HTTP
+ * status, a document that is not a JWK set): nothing can be said about the
+ * token now. Callers answer 503 with Retry-After, not `invalid_grant`, so a
+ * client holding a good token retries instead of giving up.
+ */
+export class IssuerKeysUnavailableError extends Error {
   constructor(message: string, cause?: unknown) {
     super(message, { cause });
+    this.name = 'IssuerKeysUnavailableError';
+  }
+}
+
+/** Thrown when OpenID discovery fails. */
+export class IssuerDiscoveryError extends IssuerKeysUnavailableError {
+  constructor(message: string, cause?: unknown) {
+    super(message, cause);
     this.name = 'IssuerDiscoveryError';
   }
+}
+
+/** Key-set failures that are the token's doing (its `kid`/`alg` name no usable key), not the issuer's. */
+function isTokenKeyError(error: unknown): boolean {
+  return (
+    error instanceof joseErrors.JWKSNoMatchingKey ||
+    error instanceof joseErrors.JWKSMultipleMatchingKeys ||
+    error instanceof joseErrors.JOSENotSupported
+  );
 }
 
 /**
@@ -48,12 +70,20 @@ export class IssuerKeys {
     const jwksUri = trust.jwksUri ?? (await this.discover(trust.issuer));
     let set = this.sets.get(jwksUri);
     if (!set) {
-      set = createRemoteJWKSet(new URL(jwksUri), {
+      const remote = createRemoteJWKSet(new URL(jwksUri), {
         timeoutDuration: this.timeoutMs,
         cooldownDuration: this.cooldownMs,
         cacheMaxAge: this.cacheMaxAgeMs,
         [customFetch]: this.fetchImpl,
       });
+      set = async (header, token) => {
+        try {
+          return await remote(header, token);
+        } catch (error) {
+          if (isTokenKeyError(error)) throw error;
+          throw new IssuerKeysUnavailableError(`keys of ${trust.issuer} unavailable`, error);
+        }
+      };
       this.sets.set(jwksUri, set);
     }
     return set;

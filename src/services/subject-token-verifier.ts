@@ -1,8 +1,8 @@
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { TollgateConfig, TrustConfig } from '../config/config';
-import { OAuthError, type RejectionReason } from '../domain/errors';
+import { OAuthError, UnavailableError, type RejectionReason } from '../domain/errors';
 import type { Clock } from '../domain/clock';
-import { IssuerDiscoveryError, type IssuerKeys } from '../adapters/issuer-keys';
+import { IssuerKeysUnavailableError, type IssuerKeys } from '../adapters/issuer-keys';
 import { ACCESS_TOKEN_TYP, describeJoseError } from './access-tokens';
 
 /** Longest subject token accepted; real GitHub and Clerk tokens are under 2 KB. */
@@ -95,8 +95,15 @@ function reject(reason: RejectionReason, description: string, detail?: string): 
   return new OAuthError('invalid_grant', description, { reason, detail: detail ?? reason });
 }
 
-/** The one place jose's errors become OAuth errors for subject tokens. */
-function mapVerificationError(error: unknown): OAuthError {
+/** Seconds a client should wait before retrying when an issuer's keys cannot be fetched. */
+const ISSUER_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The one place jose's errors become OAuth errors for subject tokens. An
+ * issuer whose keys cannot be fetched is not the token's fault: 503.
+ */
+function mapVerificationError(error: unknown): OAuthError | UnavailableError {
+  if (error instanceof IssuerKeysUnavailableError) return new UnavailableError('issuer', error, ISSUER_RETRY_AFTER_SECONDS);
   const detail = describeJoseError(error);
   if (error instanceof joseErrors.JWTExpired) return reject('expired', 'subject token is expired', detail);
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
@@ -110,15 +117,6 @@ function mapVerificationError(error: unknown): OAuthError {
     return reject('signature', 'subject token is not valid', detail);
   }
   if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return reject('signature', 'subject token is not valid', detail);
-  if (
-    error instanceof IssuerDiscoveryError ||
-    error instanceof joseErrors.JWKSTimeout ||
-    error instanceof joseErrors.JWKSInvalid ||
-    error instanceof TypeError
-  ) {
-    // The issuer's keys could not be fetched: the token cannot be verified now.
-    return reject('signature', 'subject token could not be verified', error instanceof Error ? `issuer keys: ${error.message}` : detail);
-  }
   if (error instanceof joseErrors.JOSEError) return reject('malformed', 'subject token is not valid', detail);
-  return reject('signature', 'subject token could not be verified', 'issuer keys unavailable');
+  return reject('signature', 'subject token could not be verified', detail);
 }

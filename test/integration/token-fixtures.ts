@@ -58,7 +58,7 @@ export interface TokenSuite {
   session(kind: 'ci' | 'user', extra?: Record<string, string>): Promise<TokenBody>;
   /** The stored session item, read strongly consistently. */
   item(sid: string): Promise<Record<string, unknown> | undefined>;
-  /** Number of items in the sessions and guards tables. */
+  /** Number of sessions, and of single-use markers in the guards table (rate-limit counters live there too and are not counted). */
   counts(): Promise<{ sessions: number; guards: number }>;
   close(): Promise<void>;
 }
@@ -88,9 +88,25 @@ export async function startTokenSuite(options: TokenSuiteOptions = {}): Promise<
   const db = createDocumentClient({ endpoint: tollgate.storeEndpoint, region: 'local' });
   const now = () => Math.floor((options.clock ? options.clock.now() : Date.now()) / 1000);
 
-  const count = async (table: string) => {
-    const result = await db.send(new ScanCommand({ TableName: table, Select: 'COUNT', ConsistentRead: true }));
-    return result.Count ?? 0;
+  const count = async (table: string, pkPrefix?: string) => {
+    let total = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await db.send(
+        new ScanCommand({
+          TableName: table,
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+          ...(pkPrefix
+            ? { FilterExpression: 'begins_with(pk, :prefix)', ExpressionAttributeValues: { ':prefix': pkPrefix } }
+            : {}),
+        }),
+      );
+      total += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return total;
   };
 
   const suite: TokenSuite = {
@@ -113,7 +129,7 @@ export async function startTokenSuite(options: TokenSuiteOptions = {}): Promise<
       return result.Item;
     },
     async counts() {
-      return { sessions: await count(tollgate.tables.sessions), guards: await count(tollgate.tables.guards) };
+      return { sessions: await count(tollgate.tables.sessions), guards: await count(tollgate.tables.guards, 'subject#') };
     },
     async close() {
       db.destroy();
