@@ -1,4 +1,4 @@
-import { startEmbeddedStore, type EmbeddedStore } from '../../src/local/embedded-store';
+import { startEmbeddedStore } from '../../src/local/embedded-store';
 import { startLocalTollgate, type LocalTollgate } from '../../src/local/local-tollgate';
 import { githubActionsClaims } from '../../src/local/dev-claims';
 import { mkdtempSync } from 'node:fs';
@@ -60,7 +60,7 @@ describe('a trusted issuer whose keys cannot be fetched', () => {
 
 describe('a store that is down', () => {
   // Its own dynalite (also under DynamoDB Local), so the test can stop it.
-  let store: EmbeddedStore;
+  let store: Awaited<ReturnType<typeof startEmbeddedStore>>;
   let issuers: TestIssuerServer;
   let tollgate: LocalTollgate;
 
