@@ -108,6 +108,13 @@ function jsonPairs(text: string): [string, string][] {
     throw invalid('request body is not valid JSON');
   }
   if (!document || typeof document !== 'object' || Array.isArray(document)) throw invalid('JSON body must be an object');
+  // JSON.parse keeps the last of repeated members; a repeat is refused as in a form (RFC 6749 §3.2), so no
+  // two parsers on the way can disagree about which value counted.
+  const names = new Set<string>();
+  for (const name of topLevelNames(text)) {
+    if (names.has(name)) throw invalid(`parameter ${safeName(name)} is repeated`);
+    names.add(name);
+  }
   const pairs: [string, string][] = [];
   for (const [name, value] of Object.entries(document)) {
     if (value === null || value === undefined) continue;
@@ -115,6 +122,31 @@ function jsonPairs(text: string): [string, string][] {
     pairs.push([name, value]);
   }
   return pairs;
+}
+
+/** The member names of a valid JSON text's top-level object, in order, repeats included. */
+function topLevelNames(text: string): string[] {
+  const names: string[] = [];
+  let depth = 0;
+  let expectName = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      if (depth === 1 && expectName) names.push(JSON.parse(text.slice(i, end + 1)) as string);
+      expectName = false;
+      i = end;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      expectName = depth === 1 && c === '{';
+    } else if (c === '}' || c === ']') {
+      depth--;
+    } else if (c === ',' && depth === 1) {
+      expectName = true;
+    }
+  }
+  return names;
 }
 
 /** Parameter names are echoed in descriptions only when they are short and plain. */
