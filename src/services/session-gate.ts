@@ -39,13 +39,14 @@ export class SessionGate {
 
   /**
    * Reads a session through the cache; `fresh` skips the cached copy (and
-   * refreshes it), for callers that compare the current refresh-token hash.
+   * refreshes it) with a strongly consistent read, for callers that compare
+   * the current refresh-token hash.
    */
   async session(sid: string, options: { fresh?: boolean } = {}): Promise<Session | undefined> {
     const now = this.clock.now();
     const hit = options.fresh ? undefined : this.cache.get(sid);
     if (hit && now - hit.fetchedAt < this.cacheSeconds * 1000) return hit.session;
-    const session = await this.sessions.get(sid);
+    const session = await this.sessions.get(sid, { consistent: options.fresh });
     if (this.cacheSeconds > 0) {
       this.cache.delete(sid);
       this.cache.set(sid, { session, fetchedAt: now });

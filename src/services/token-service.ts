@@ -69,6 +69,7 @@ export class TokenService {
 
   async exchange(request: ExchangeRequest): Promise<TokenResponse> {
     const { config, telemetry } = this.deps;
+    checkClientId(request.clientId);
     if (request.subjectTokenType !== TokenTypes.jwt && request.subjectTokenType !== TokenTypes.idToken) {
       throw new OAuthError('invalid_request', 'unsupported subject_token_type');
     }
@@ -151,6 +152,7 @@ export class TokenService {
 
   async refresh(request: RefreshRequest): Promise<TokenResponse> {
     const { config, sessions, telemetry } = this.deps;
+    checkClientId(request.clientId);
     const parsed = parseRefreshToken(request.refreshToken);
     if (!parsed) throw invalidRefresh('refresh_invalid', 'not a Tollgate refresh token');
     const session = await sessions.get(parsed.sid, { consistent: true });
@@ -251,6 +253,15 @@ export class TokenService {
       });
     }
     return requested;
+  }
+}
+
+/** RFC 6749 Appendix A.1: client-id = *VSCHAR. Bounded too: it is stored and copied into every access token. */
+const CLIENT_ID = /^[\x20-\x7E]{1,255}$/;
+
+function checkClientId(clientId: string | undefined): void {
+  if (clientId !== undefined && !CLIENT_ID.test(clientId)) {
+    throw new OAuthError('invalid_request', 'client_id is malformed', { reason: 'malformed', detail: `client_id of ${clientId.length} characters` });
   }
 }
 

@@ -412,6 +412,26 @@ describe('POST /token: token exchange (RFC 8693)', () => {
   });
 
   describe('client_id', () => {
+    it.each([
+      ['non-ASCII', 'wéb-app'],
+      ['a tab', 'web\tapp'],
+      ['over 255 characters', 'a'.repeat(256)],
+    ])('is refused when malformed (%s): RFC 6749 client-id is VSCHAR', async (_name, clientId) => {
+      const before = await suite.counts();
+
+      const answer = await suite.tollgate.exchange(await suite.githubToken(), { client_id: clientId });
+
+      expect(answer.status).toBe(400);
+      expect(answer.json).toEqual(oauthError('invalid_request', 'client_id is malformed'));
+      expect(await suite.counts()).toEqual(before);
+    });
+
+    it('accepts a URL as client_id (public clients often use one)', async () => {
+      const answer = await suite.tollgate.exchange(await suite.clerkToken(), { client_id: 'https://app.example.com/client.json' });
+
+      expect(answer.status).toBe(200);
+    });
+
     it('is optional, recorded on the session and carried in the access token', async () => {
       const { json } = await suite.tollgate.exchange(await suite.clerkToken(), { client_id: 'web-app' });
 
