@@ -3,6 +3,7 @@ import { decodeJwt } from 'jose';
 import type { TollgateConfigInput } from '../../src/config/config';
 import { createDocumentClient } from '../../src/adapters/dynamo-client';
 import { clerkSessionClaims, githubActionsClaims, type ClerkTokenOptions, type GithubTokenOptions } from '../../src/local/dev-claims';
+import type { Observability } from '../../src/http/middleware';
 import type { TestClock } from '../support/clock';
 import { startTestIssuers, type TestIssuer, type TestIssuerServer } from '../support/test-issuer';
 import { startTestTollgate, type TestTollgate } from '../support/tollgate';
@@ -78,13 +79,19 @@ export interface TokenSuiteOptions {
   config?: Omit<TollgateConfigInput, 'trust'>;
   /** More issuers to start on the same server (e.g. one Tollgate does not trust). */
   extraIssuers?: string[];
+  /** The server's logger and metrics (silent by default). */
+  observability?: Observability;
 }
 
 export async function startTokenSuite(options: TokenSuiteOptions = {}): Promise<TokenSuite> {
   const issuers = await startTestIssuers(['github', 'clerk', ...(options.extraIssuers ?? [])]);
   const github = issuers.issuers.github!;
   const clerk = issuers.issuers.clerk!;
-  const tollgate = await startTestTollgate({ config: { ...options.config, trust: trustConfig(github, clerk) }, clock: options.clock });
+  const tollgate = await startTestTollgate({
+    config: { ...options.config, trust: trustConfig(github, clerk) },
+    clock: options.clock,
+    observability: options.observability,
+  });
   const db = createDocumentClient({ endpoint: tollgate.storeEndpoint, region: 'local' });
   const now = () => Math.floor((options.clock ? options.clock.now() : Date.now()) / 1000);
 
