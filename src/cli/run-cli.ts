@@ -318,7 +318,19 @@ function explain(error: unknown): { exitCode: ExitCode; message: string } {
   return { exitCode: ExitCodes.refused, message: `unexpected failure: ${(error as Error)?.message ?? String(error)}` };
 }
 
-const UNAVAILABLE_CODES = new Set(['temporarily_unavailable', 'RATE_LIMITED', 'STORE_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UPSTREAM_UNAVAILABLE', 'server_error']);
+const UNAVAILABLE_CODES = new Set([
+  'temporarily_unavailable',
+  'server_error',
+  'RATE_LIMITED',
+  'STORE_UNAVAILABLE',
+  'SIGNING_KEYS_UNAVAILABLE',
+  'SECRETS_UNAVAILABLE',
+  'ISSUER_UNAVAILABLE',
+  'UPSTREAM_TIMEOUT',
+  'UPSTREAM_UNAVAILABLE',
+  'UPSTREAM_RESPONSE_TOO_LARGE',
+  'INTERNAL_ERROR',
+]);
 
 function explainTollgate(error: TollgateError): { exitCode: ExitCode; message: string } {
   const where = error.endpoint === 'proxy' ? 'the proxy' : `/${error.endpoint}`;

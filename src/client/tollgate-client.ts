@@ -251,7 +251,7 @@ class Client implements TollgateClient {
 
 const PROXY_CODES = new Set<string>(PROXY_ERROR_CODES);
 /** The statuses at which the proxy answers with its own error body. */
-const PROXY_ERROR_STATUSES = new Set([401, 403, 429, 502, 503, 504]);
+const PROXY_ERROR_STATUSES = new Set([400, 401, 403, 404, 413, 429, 500, 502, 503, 504]);
 
 /** Tollgate's own refusal (a JSON body with a proxy `code`), told apart from an upstream's answer. */
 async function proxyFailure(response: Response): Promise<ProxyFailure | undefined> {
@@ -270,7 +270,7 @@ async function proxyFailure(response: Response): Promise<ProxyFailure | undefine
 
 /** Failures worth riding out with a still-valid token: nothing was decided about the session. */
 function isPassing(error: unknown): boolean {
-  return isTollgateError(error, 'NETWORK_ERROR', 'temporarily_unavailable', 'RATE_LIMITED', 'STORE_UNAVAILABLE', 'server_error');
+  return isTollgateError(error, 'NETWORK_ERROR', 'temporarily_unavailable', 'RATE_LIMITED', 'server_error');
 }
 
 function isStream(body: unknown): body is ReadableStream {

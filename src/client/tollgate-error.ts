@@ -10,16 +10,25 @@
 
 /** What the Tollgate proxy says when it refuses or cannot complete a call (its JSON `code`). */
 export const PROXY_ERROR_CODES = [
+  'INVALID_PATH',
+  'REQUEST_TOO_LARGE',
   'AUTH_REQUIRED',
   'TOKEN_INVALID',
   'TOKEN_EXPIRED',
   'SESSION_ENDED',
   'INSUFFICIENT_SCOPE',
   'ROUTE_NOT_ALLOWED',
+  'ORIGIN_NOT_ALLOWED',
   'RATE_LIMITED',
   'UPSTREAM_TIMEOUT',
   'UPSTREAM_UNAVAILABLE',
+  'UPSTREAM_RESPONSE_TOO_LARGE',
   'STORE_UNAVAILABLE',
+  'SIGNING_KEYS_UNAVAILABLE',
+  'SECRETS_UNAVAILABLE',
+  'ISSUER_UNAVAILABLE',
+  'PROXY_NOT_CONFIGURED',
+  'INTERNAL_ERROR',
 ] as const;
 export type ProxyErrorCode = (typeof PROXY_ERROR_CODES)[number];
 
@@ -44,7 +53,7 @@ export type ClientErrorCode =
   | 'NETWORK_ERROR'
   /** Tollgate answered something that is not its documented shape. */
   | 'UNEXPECTED_RESPONSE'
-  /** `client.fetch` was given a path that would leave the proxy (absolute URL, `..`). */
+  /** `client.fetch` was given a path that would leave the proxy (absolute URL, `..`); also the proxy's own code. */
   | 'INVALID_PATH';
 
 export type TollgateErrorCode = ProxyErrorCode | TokenEndpointErrorCode | ClientErrorCode;
