@@ -17,6 +17,8 @@ export interface StoreRequestCount {
   consistent: number;
   /** Requests the store refused (a failed condition still costs a write). */
   failed: number;
+  /** What the item is: `session`, `rate-limit` (guards `rl#…`), `replay` (guards `subject#…`), or the key's prefix. */
+  purpose: string;
 }
 
 export interface StoreRequestTally {
@@ -24,6 +26,10 @@ export interface StoreRequestTally {
   writes: number;
   conditionalWrites: number;
   consistentReads: number;
+  /** Writes to rate-limit counters (a subset of `writes`). */
+  rateLimitWrites: number;
+  /** Reads of rate-limit counters (a subset of `reads`). */
+  rateLimitReads: number;
   byOperation: StoreRequestCount[];
 }
 
@@ -31,6 +37,27 @@ interface CommandInput {
   TableName?: unknown;
   ConditionExpression?: unknown;
   ConsistentRead?: unknown;
+  Key?: Record<string, unknown>;
+  Item?: Record<string, unknown>;
+}
+
+/** Guards-table key prefixes (see the rate limiter and the replay guard) and what they hold. */
+const PURPOSES: Record<string, string> = { rl: 'rate-limit', subject: 'replay' };
+
+/** Reads a key attribute whether or not the document client has marshalled it yet (`{ S: '…' }`). */
+function keyString(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  const marshalled = (value as { S?: unknown } | undefined)?.S;
+  return typeof marshalled === 'string' ? marshalled : undefined;
+}
+
+function purposeOf(input: CommandInput): string {
+  const key = input.Key ?? input.Item ?? {};
+  if ('sid' in key) return 'session';
+  const pk = keyString(key.pk);
+  if (pk === undefined) return 'other';
+  const prefix = pk.split('#')[0]!;
+  return PURPOSES[prefix] ?? prefix;
 }
 
 /**
@@ -46,7 +73,7 @@ export class StoreRequestCounter {
   constructor(client: DynamoDBDocumentClient) {
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        const operation = String(context.commandName ?? 'Unknown').replace(/Command$/, '');
+        const operation = String((context as { commandName?: unknown }).commandName ?? 'Unknown').replace(/Command$/, '');
         const input = (args.input ?? {}) as CommandInput;
         try {
           const output = await next(args);
@@ -88,10 +115,12 @@ export class StoreRequestCounter {
 
   private record(operation: string, input: CommandInput, attempts: number, failed: boolean): void {
     const table = typeof input.TableName === 'string' ? input.TableName : '?';
-    const key = `${operation} ${table}`;
+    const purpose = purposeOf(input);
+    const key = `${operation} ${table} ${purpose}`;
     const count = this.counts.get(key) ?? {
       operation,
       table,
+      purpose,
       kind: READS.has(operation) ? 'read' : 'write',
       requests: 0,
       conditional: 0,
@@ -117,15 +146,19 @@ function summarize(byOperation: StoreRequestCount[]): StoreRequestTally {
   let writes = 0;
   let conditionalWrites = 0;
   let consistentReads = 0;
+  let rateLimitWrites = 0;
+  let rateLimitReads = 0;
   for (const count of byOperation) {
     if (count.kind === 'read') {
       reads += count.requests;
       consistentReads += count.consistent;
+      if (count.purpose === 'rate-limit') rateLimitReads += count.requests;
     } else {
       writes += count.requests;
       conditionalWrites += count.conditional;
+      if (count.purpose === 'rate-limit') rateLimitWrites += count.requests;
     }
   }
-  byOperation.sort((a, b) => a.table.localeCompare(b.table) || a.operation.localeCompare(b.operation));
-  return { reads, writes, conditionalWrites, consistentReads, byOperation };
+  byOperation.sort((a, b) => a.purpose.localeCompare(b.purpose) || a.operation.localeCompare(b.operation));
+  return { reads, writes, conditionalWrites, consistentReads, rateLimitWrites, rateLimitReads, byOperation };
 }
