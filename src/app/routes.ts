@@ -2,7 +2,7 @@
  * The HTTP interface: one table for the CDK stack (API Gateway resources and
  * the function behind each) and the local server, so the two cannot drift.
  */
-export type FunctionName = 'token' | 'refresh' | 'verify' | 'revoke' | 'metadata' | 'proxy';
+export type FunctionName = 'token' | 'refresh' | 'verify' | 'revoke' | 'metadata' | 'proxy' | 'clerkWebhook';
 
 export interface ApiRoute {
   method: 'GET' | 'POST' | 'ANY';
@@ -16,4 +16,5 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'POST', resource: '/token', fn: 'token' },
   { method: 'POST', resource: '/verify', fn: 'verify' },
   { method: 'POST', resource: '/revoke', fn: 'revoke' },
+  { method: 'POST', resource: '/webhooks/clerk', fn: 'clerkWebhook' },
 ];

@@ -192,6 +192,22 @@ const awsSchema = z
   })
   .prefault({});
 
+/**
+ * Identity providers' webhooks that end sessions early (docs/webhooks.md).
+ * Secret refs stay refs here; `webhooks.clerk.trust` names are checked
+ * against `trust` below.
+ */
+const webhooksSchema = z.strictObject({
+  clerk: z
+    .strictObject({
+      /** Ref to the endpoint's `whsec_…` signing secret (several, separated by spaces, while rotating). */
+      signingSecret: secretRef,
+      /** The `user` trust entries whose sessions this Clerk instance's events end; default: every `user` entry. */
+      trust: z.array(z.string().min(1)).min(1, 'expected a non-empty list').optional(),
+    })
+    .optional(),
+});
+
 export const configSchema = z
   .strictObject({
     issuer: safeUrl.optional(),
@@ -206,6 +222,7 @@ export const configSchema = z
       }),
     trust: z.array(trustSchema).min(1, 'expected at least one trusted issuer'),
     proxy: proxySchema.optional(),
+    webhooks: webhooksSchema.optional(),
     rateLimit: rateLimitSchema,
     /** Deploy-only (CDK stack); the functions never read it. */
     aws: awsSchema,
@@ -222,6 +239,19 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['trust', index, 'name'], message: `duplicates trust[${first}].name` });
       } else seen.set(name, index);
     });
+    const clerk = (config as { webhooks?: { clerk?: { trust?: unknown } } }).webhooks?.clerk;
+    if (clerk) {
+      const userTrusts = trusts.filter((trust) => (trust as { kind?: unknown } | null)?.kind === 'user');
+      if (Array.isArray(clerk.trust)) {
+        clerk.trust.forEach((name, index) => {
+          const entry = trusts.find((trust) => (trust as { name?: unknown } | null)?.name === name) as { kind?: unknown } | undefined;
+          if (!entry) ctx.addIssue({ code: 'custom', path: ['webhooks', 'clerk', 'trust', index], message: 'no trust entry has this name' });
+          else if (entry.kind !== 'user') ctx.addIssue({ code: 'custom', path: ['webhooks', 'clerk', 'trust', index], message: 'names a ci trust entry; Clerk events end user sessions only' });
+        });
+      } else if (Array.isArray(config.trust) && userTrusts.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['webhooks', 'clerk'], message: 'no user trust entry for Clerk events to act on' });
+      }
+    }
   }, evenWhenInvalid);
 
 export type TollgateConfigInput = z.input<typeof configSchema>;
@@ -233,6 +263,7 @@ export type SessionPolicy = TollgateConfig['sessions']['user'];
 export type ProxyConfig = NonNullable<TollgateConfig['proxy']>;
 export type ProxyRoute = ProxyConfig['routes'][number];
 export type UpstreamAuth = NonNullable<ProxyConfig['upstreamAuth']>;
+export type ClerkWebhookConfig = NonNullable<NonNullable<TollgateConfig['webhooks']>['clerk']>;
 export type AwsConfig = TollgateConfig['aws'];
 
 type DeepReadonly<T> = T extends (infer U)[]

@@ -14,6 +14,8 @@ import { createMetadataHandler } from '../handlers/metadata-handler';
 import { createRevokeHandler } from '../handlers/revoke-handler';
 import { createTokenHandler } from '../handlers/token-handler';
 import { createVerifyHandler } from '../handlers/verify-handler';
+import { createClerkWebhookHandler } from '../handlers/webhook-handler';
+import { clerkWebhooksFromEnvironment } from '../app/clerk-webhook-environment';
 import type { Observability } from '../http/middleware';
 import { apiGatewayListener, type LambdaHttpHandler, type LocalRoute } from './api-gateway-adapter';
 import { createDevIssuer, type DevIssuer } from './dev-issuer';
@@ -122,6 +124,8 @@ export async function startLocalTollgate(options: LocalTollgateOptions = {}): Pr
     verify: createVerifyHandler(services, observability),
     revoke: createRevokeHandler(services, observability),
     metadata: createMetadataHandler(services, observability),
+    // The webhook ends sessions in this process's store: drop them from the proxy's session cache at once.
+    clerkWebhook: createClerkWebhookHandler(clerkWebhooksFromEnvironment(env, observability, options.clock, { onSessionEnded: (sid) => services.gate.forget(sid) }), observability),
     proxy: undefined,
   };
   const routes: LocalRoute[] = API_ROUTES.flatMap((route) => {
