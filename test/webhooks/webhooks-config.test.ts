@@ -1,4 +1,4 @@
-import { loadConfig, type TollgateConfigInput } from '../../src/config/config';
+import { loadConfig } from '../../src/config/config';
 
 const user = (name: string) => ({ name, issuer: `https://${name}.example.com`, kind: 'user' as const, authorizedParties: ['https://app.example.com'], rules: [{ claims: { sub: 'user_*' }, scopes: ['a'] }] });
 const ci = { name: 'github', issuer: 'https://token.actions.githubusercontent.com', kind: 'ci' as const, audiences: ['tollgate'], rules: [{ claims: { repository_id: '1' }, scopes: ['a'] }] };
@@ -22,7 +22,7 @@ describe('webhooks.clerk config', () => {
     expect(loadConfig({ trust: [user('clerk')] }).webhooks).toBeUndefined();
   });
 
-  it.each<[string, Partial<TollgateConfigInput> & Record<string, unknown>, string[]]>([
+  it.each<[string, Record<string, unknown>, string[]]>([
     ['a missing signing secret', { webhooks: { clerk: {} } }, ['webhooks.clerk.signingSecret: Invalid input: expected string, received undefined']],
     ['a literal secret instead of a ref', { webhooks: { clerk: { signingSecret: 'whsec_abc' } } }, ['webhooks.clerk.signingSecret: expected a secret ref: env:NAME or aws-secretsmanager:<secret id>[#<json key>]']],
     ['an unknown key', { webhooks: { clerk: { signingSecret: 'env:X', tolerance: 600 } } }, ['webhooks.clerk.tolerance: unknown key']],
