@@ -100,6 +100,8 @@ const CI_SESSION_DEFAULTS = { maxLifetimeSeconds: 3_600, idleTimeoutSeconds: 1_8
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', '*'] as const;
 
 const routeSchema = z.strictObject({
+  /** The rule's name in metrics and logs (the `route` dimension); its index when unset. */
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected letters, digits, _ . or - (at most 64)').optional(),
   methods: z.array(z.enum(HTTP_METHODS)).min(1, 'expected a non-empty list'),
   path: z
     .string()
@@ -116,15 +118,26 @@ const upstreamAuthSchema = z.discriminatedUnion('type', [
     clientId: z.string().min(1),
     clientSecret: secretRef,
     scope: z.string().min(1).optional(),
+    /** RFC 6749 §2.3.1: HTTP Basic (which every server must support) or the secret in the form body. */
+    authMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+    /** Sent as the `audience` parameter (Auth0 and others require it for client credentials). */
+    audience: z.string().min(1).optional(),
   }),
 ]);
 
+/**
+ * Largest request body the proxy can accept: Lambda's 6 MB invocation limit
+ * applies to the whole event, whose body arrives base64-encoded (4/3 larger),
+ * so 4 MiB of body leaves room for the encoding and the headers.
+ */
+export const MAX_PROXY_REQUEST_BYTES = 4 * 1024 * 1024;
+
 const proxySchema = z.strictObject({
-  upstreamUrl: safeUrl,
+  upstreamUrl: safeUrl.refine((value) => !value.includes('?'), 'expected no query string (the request\'s own query is appended)'),
   routes: z.array(routeSchema).default([]),
   upstreamAuth: upstreamAuthSchema.optional(),
   timeoutMs: z.number().int().min(100).max(28_000).default(10_000),
-  maxRequestBytes: z.number().int().min(0).max(6 * 1024 * 1024).default(1024 * 1024),
+  maxRequestBytes: z.number().int().min(0).max(MAX_PROXY_REQUEST_BYTES).default(1024 * 1024),
   sessionCacheSeconds: z.number().int().min(0).max(300).default(5),
   cors: z
     .strictObject({
@@ -136,11 +149,18 @@ const proxySchema = z.strictObject({
   forwardHeaders: z.array(z.string().regex(/^[A-Za-z0-9-]+$/, 'expected a header name')).optional(),
 });
 
+const RATE_LIMIT_DEFAULTS = { requestsPerMinute: 100, tokenRequestsPerMinutePerSubject: 120, tokenRequestsPerMinutePerIp: 600 };
+
 const rateLimitSchema = z
   .strictObject({
-    requestsPerMinute: z.number().int().min(1).max(1_000_000).default(100),
+    /** Proxied requests per subject (all its sessions together). */
+    requestsPerMinute: z.number().int().min(1).max(1_000_000).default(RATE_LIMIT_DEFAULTS.requestsPerMinute),
+    /** Token exchanges per verified subject-token subject (`<trust>:<sub>`); a CI matrix shares one subject. */
+    tokenRequestsPerMinutePerSubject: z.number().int().min(1).max(1_000_000).default(RATE_LIMIT_DEFAULTS.tokenRequestsPerMinutePerSubject),
+    /** `/token` requests (every grant) per source IP as API Gateway saw it; NATed runners share one. */
+    tokenRequestsPerMinutePerIp: z.number().int().min(1).max(1_000_000).default(RATE_LIMIT_DEFAULTS.tokenRequestsPerMinutePerIp),
   })
-  .default({ requestsPerMinute: 100 });
+  .default(RATE_LIMIT_DEFAULTS);
 
 /** The retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -264,6 +284,8 @@ export type ProxyConfig = NonNullable<TollgateConfig['proxy']>;
 export type ProxyRoute = ProxyConfig['routes'][number];
 export type UpstreamAuth = NonNullable<ProxyConfig['upstreamAuth']>;
 export type ClerkWebhookConfig = NonNullable<NonNullable<TollgateConfig['webhooks']>['clerk']>;
+export type CorsConfig = NonNullable<ProxyConfig['cors']>;
+export type RateLimitConfig = TollgateConfig['rateLimit'];
 export type AwsConfig = TollgateConfig['aws'];
 
 type DeepReadonly<T> = T extends (infer U)[]

@@ -10,7 +10,15 @@ const MESSAGES: Record<TollgateEvent['type'], string> = {
   SessionTimedOut: 'session timed out',
   SessionRevoked: 'session revoked',
   TokenRejected: 'token rejected',
+  ProxyRequest: 'proxy request',
+  ProxyUpstreamLatency: 'proxy upstream latency',
+  ProxyUpstreamTimeout: 'proxy upstream timeout',
+  ProxyRejected: 'proxy rejected',
+  RateLimited: 'rate limited',
 };
+
+/** Metric-only events: their facts are already in the request's one `proxy request` (or error) log line. */
+const METRIC_ONLY = new Set<TollgateEvent['type']>(['ProxyUpstreamLatency', 'ProxyUpstreamTimeout', 'ProxyRejected', 'RateLimited']);
 
 /** Dimensions come only from bounded sets: never a subject, sid or client id. */
 function dimensions(event: TollgateEvent): Record<string, string> {
@@ -24,6 +32,15 @@ function dimensions(event: TollgateEvent): Record<string, string> {
       return { source: event.source };
     case 'TokenRejected':
       return { reason: event.reason };
+    case 'ProxyRequest':
+      return { route: event.route, statusClass: event.statusClass };
+    case 'ProxyUpstreamLatency':
+    case 'ProxyUpstreamTimeout':
+      return { route: event.route };
+    case 'ProxyRejected':
+      return { code: event.code };
+    case 'RateLimited':
+      return { limit: event.limit };
     default:
       return {};
   }
@@ -43,14 +60,17 @@ export class PowertoolsTelemetry implements Telemetry {
   emit(event: TollgateEvent): void {
     const { type, ...fields } = event;
     const dims = dimensions(event);
+    const [unit, value] = event.type === 'ProxyUpstreamLatency' ? [MetricUnit.Milliseconds, event.ms] : [MetricUnit.Count, 1];
     if (Object.keys(dims).length === 0) {
-      this.metrics.addMetric(type, MetricUnit.Count, 1);
+      this.metrics.addMetric(type, unit, value);
     } else {
       const single = this.metrics.singleMetric();
-      for (const [name, value] of Object.entries(dims)) single.addDimension(name, value);
-      single.addMetric(type, MetricUnit.Count, 1);
+      for (const [name, dimension] of Object.entries(dims)) single.addDimension(name, dimension);
+      single.addMetric(type, unit, value);
     }
-    if (type === 'TokenRejected' || type === 'RefreshReuseDetected') this.logger.warn(MESSAGES[type], fields);
-    else this.logger.info(MESSAGES[type], fields);
+    if (METRIC_ONLY.has(type)) return;
+    if (type === 'TokenRejected' || type === 'RefreshReuseDetected' || (event.type === 'ProxyRequest' && event.status >= 500)) {
+      this.logger.warn(MESSAGES[type], fields);
+    } else this.logger.info(MESSAGES[type], fields);
   }
 }

@@ -1,5 +1,12 @@
 import type { RejectionReason } from '../domain/errors';
 import type { TimeoutReason } from '../domain/session';
+import type { ProxyErrorCode } from '../proxy/proxy-error';
+
+/** The `statusClass` dimension of `ProxyRequest`. */
+export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
+
+/** Which limit refused a request: the `limit` dimension of `RateLimited`. */
+export type RateLimitName = 'proxy_subject' | 'token_subject' | 'token_ip';
 
 /** What happened, for metrics and the audit log. Dimensions come only from bounded sets. */
 export type TollgateEvent =
@@ -8,7 +15,29 @@ export type TollgateEvent =
   | { type: 'RefreshReuseDetected'; sid: string }
   | { type: 'SessionTimedOut'; reason: TimeoutReason; sid: string }
   | { type: 'SessionRevoked'; source: 'revoke' | 'reuse' | 'webhook'; sid: string }
-  | { type: 'TokenRejected'; reason: RejectionReason; endpoint: string; detail?: string };
+  | { type: 'TokenRejected'; reason: RejectionReason; endpoint: string; detail?: string }
+  /**
+   * One per request reaching the proxy (the proxy's one log line). `route` is
+   * the matched rule's name or index, `none` before or without a match; never
+   * the raw path.
+   */
+  | {
+      type: 'ProxyRequest';
+      route: string;
+      statusClass: StatusClass;
+      method: string;
+      status: number;
+      upstreamLatencyMs?: number;
+      sub?: string;
+      sid?: string;
+      retried?: boolean;
+      code?: ProxyErrorCode;
+      detail?: string;
+    }
+  | { type: 'ProxyUpstreamLatency'; route: string; ms: number }
+  | { type: 'ProxyUpstreamTimeout'; route: string }
+  | { type: 'ProxyRejected'; code: ProxyErrorCode }
+  | { type: 'RateLimited'; limit: RateLimitName };
 
 /** Where services report events; the HTTP layer turns them into Powertools metrics and log lines. */
 export interface Telemetry {

@@ -1,0 +1,113 @@
+/** A header as a `[lower-case name, value]` pair; repeated headers are repeated pairs. */
+export type HeaderPair = [string, string];
+
+/** RFC 9110 §7.6.1 hop-by-hop headers, plus the old `Keep-Alive`; `Proxy-*` is matched by prefix. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/**
+ * Request headers never forwarded, whatever `forwardHeaders` says: the
+ * client's credentials (the upstream gets Tollgate's), `Host` (the upstream's
+ * comes from `upstreamUrl`), the length and `Expect` (recomputed for the
+ * buffered body), and every header a client could use to lie about where the
+ * request came from (Tollgate sets `X-Forwarded-For`/`-Proto` itself).
+ */
+const NEVER_FORWARDED = new Set([
+  'authorization',
+  'cookie',
+  'host',
+  'content-length',
+  'expect',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-real-ip',
+]);
+
+/** Prefix of the identity headers: only Tollgate sets them, any inbound one is dropped. */
+export const IDENTITY_HEADER_PREFIX = 'x-tollgate-';
+
+/**
+ * Response headers never returned: hop-by-hop ones, the length (recomputed),
+ * `Set-Cookie` (the upstream's session cookies would land on Tollgate's
+ * origin), and `Access-Control-*` (Tollgate alone answers CORS, see `CorsPolicy`).
+ */
+const NEVER_RETURNED = new Set(['content-length', 'set-cookie', 'set-cookie2']);
+
+/** The names a `Connection` header lists (RFC 9110 §7.6.1: those are hop-by-hop too). */
+function connectionTokens(headers: readonly HeaderPair[]): Set<string> {
+  const tokens = new Set<string>();
+  for (const [name, value] of headers) {
+    if (name !== 'connection') continue;
+    for (const token of value.split(',')) {
+      const trimmed = token.trim().toLowerCase();
+      if (trimmed) tokens.add(trimmed);
+    }
+  }
+  return tokens;
+}
+
+function isHopByHop(name: string, listed: Set<string>): boolean {
+  return HOP_BY_HOP.has(name) || name.startsWith('proxy-') || listed.has(name);
+}
+
+export interface ForwardOptions {
+  /** `proxy.forwardHeaders`: when set, only these (and `Content-Type`) pass. */
+  allowList?: readonly string[];
+  /** The header the upstream credential goes in (`X-Api-Key`, `Authorization`): a client's own is dropped. */
+  credentialHeader?: string;
+}
+
+/**
+ * The client's headers the upstream may see: everything except the
+ * `NEVER_FORWARDED` set, hop-by-hop headers (and those `Connection` names),
+ * any `X-Tollgate-*`, and the credential header; narrowed to `allowList`
+ * when one is configured.
+ */
+export function forwardableRequestHeaders(headers: readonly HeaderPair[], options: ForwardOptions = {}): HeaderPair[] {
+  const listed = connectionTokens(headers);
+  const allowed = options.allowList ? new Set([...options.allowList.map((name) => name.toLowerCase()), 'content-type']) : undefined;
+  const credential = options.credentialHeader?.toLowerCase();
+  return headers.filter(([name]) => {
+    if (NEVER_FORWARDED.has(name) || isHopByHop(name, listed) || name.startsWith(IDENTITY_HEADER_PREFIX) || name === credential) {
+      return false;
+    }
+    return allowed ? allowed.has(name) : true;
+  });
+}
+
+/** The upstream's headers the client may see: minus hop-by-hop, `Set-Cookie`, the length and `Access-Control-*`. */
+export function returnableResponseHeaders(headers: readonly HeaderPair[]): HeaderPair[] {
+  const listed = connectionTokens(headers);
+  return headers.filter(([name]) => !NEVER_RETURNED.has(name) && !isHopByHop(name, listed) && !name.startsWith('access-control-'));
+}
+
+/**
+ * A claim value as a header value: visible ASCII and spaces pass as they are,
+ * anything else (non-ASCII, control characters) is percent-encoded, so a
+ * claim can never split or smuggle a header.
+ */
+export function headerSafe(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+}
+
+/** Lower-cases names and flattens API Gateway's single- and multi-value header maps into pairs. */
+export function headerPairs(
+  headers: Record<string, string | undefined> | null | undefined,
+  multiValueHeaders: Record<string, string[] | undefined> | null | undefined,
+): HeaderPair[] {
+  const pairs: HeaderPair[] = [];
+  const seen = new Set<string>();
+  for (const [name, values] of Object.entries(multiValueHeaders ?? {})) {
+    const lower = name.toLowerCase();
+    for (const value of values ?? []) pairs.push([lower, value]);
+    seen.add(lower);
+  }
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (!seen.has(lower) && value !== undefined) pairs.push([lower, value]);
+  }
+  return pairs;
+}

@@ -1,0 +1,57 @@
+import { bearerToken, encodeQuery, identityHeaders } from '../../src/proxy/proxy-service';
+import { ProxyError } from '../../src/proxy/proxy-error';
+import type { AccessTokenClaims } from '../../src/services/access-tokens';
+import type { HeaderPair } from '../../src/proxy/header-rules';
+
+function code(headers: HeaderPair[]): string {
+  try {
+    return `token ${bearerToken(headers)}`;
+  } catch (error) {
+    return (error as ProxyError).code;
+  }
+}
+
+describe('bearerToken', () => {
+  it.each([
+    ['no Authorization header', [], 'AUTH_REQUIRED'],
+    ['another scheme', [['authorization', 'Basic dXNlcjpwYXNz']], 'AUTH_REQUIRED'],
+    ['a scheme only', [['authorization', 'Bearer']], 'TOKEN_INVALID'],
+    ['a scheme and blanks', [['authorization', 'Bearer   ']], 'TOKEN_INVALID'],
+    ['two Authorization headers', [['authorization', 'Bearer a.b.c'], ['authorization', 'Bearer d.e.f']], 'TOKEN_INVALID'],
+    ['characters outside b64token', [['authorization', 'Bearer a.b.c"']], 'TOKEN_INVALID'],
+    ['two tokens', [['authorization', 'Bearer a.b.c d.e.f']], 'TOKEN_INVALID'],
+    ['a JWT', [['authorization', 'Bearer eyJ.eyJ.sig_-']], 'token eyJ.eyJ.sig_-'],
+    ['a lower-case scheme', [['authorization', 'bearer abc']], 'token abc'],
+    ['padding', [['authorization', 'Bearer abc==']], 'token abc=='],
+  ] as [string, HeaderPair[], string][])('%s → %s', (_name, headers, expected) => {
+    expect(code(headers)).toBe(expected);
+  });
+
+  it('refuses a token longer than 16 KB', () => {
+    expect(code([['authorization', `Bearer ${'a'.repeat(16_385)}`]])).toBe('TOKEN_INVALID');
+  });
+});
+
+describe('encodeQuery', () => {
+  it('re-encodes decoded parameters per RFC 3986 in the order given', () => {
+    expect(encodeQuery([['q', 'a b+c'], ['tag', 'x&y=z'], ['tag', 'é'], ['empty', '']])).toBe('q=a%20b%2Bc&tag=x%26y%3Dz&tag=%C3%A9&empty=');
+  });
+});
+
+describe('identityHeaders', () => {
+  const base = { sub: 'github:repo:acme/app:ref:refs/heads/main', sid: 'sid1', scope: 'orders:read deploy', kind: 'ci' } as AccessTokenClaims;
+
+  it('names the subject, session, scopes, kind and, for ci, the repository', () => {
+    expect(identityHeaders({ ...base, gh: { repository: 'acme/app' } })).toEqual([
+      ['x-tollgate-subject', 'github:repo:acme/app:ref:refs/heads/main'],
+      ['x-tollgate-session', 'sid1'],
+      ['x-tollgate-scopes', 'orders:read deploy'],
+      ['x-tollgate-kind', 'ci'],
+      ['x-tollgate-repository', 'acme/app'],
+    ]);
+  });
+
+  it('has no repository header for a user', () => {
+    expect(identityHeaders({ ...base, kind: 'user', sub: 'clerk:user_1' }).map(([name]) => name)).not.toContain('x-tollgate-repository');
+  });
+});
