@@ -79,7 +79,7 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async end(sid: string, reason: SessionEndReason, now: number): Promise<boolean> {
-    const status = reason === 'revoked' || reason === 'refresh_reuse' || reason === 'upstream_session_ended' ? 'revoked' : 'ended';
+    const status = reason === 'absolute' || reason === 'idle' || reason === 'max_refreshes' ? 'ended' : 'revoked';
     try {
       await this.client.send(
         new UpdateCommand({

@@ -3,7 +3,7 @@ import type { SessionKind, SessionPolicy } from '../config/config';
 export type SessionStatus = 'active' | 'revoked' | 'ended';
 
 /** Why a session stopped being usable. `absolute`, `idle`, `max_refreshes` are the `SessionTimedOut` metric's reasons. */
-export type SessionEndReason = 'absolute' | 'idle' | 'max_refreshes' | 'revoked' | 'refresh_reuse' | 'upstream_session_ended';
+export type SessionEndReason = 'absolute' | 'idle' | 'max_refreshes' | 'revoked' | 'refresh_reuse' | 'upstream_session_ended' | 'trust_removed';
 
 export type TimeoutReason = Extract<SessionEndReason, 'absolute' | 'idle' | 'max_refreshes'>;
 

@@ -122,23 +122,24 @@ export class TokenService {
       upstreamSid: trust.kind === 'user' && typeof claims.sid === 'string' && claims.sid !== '' ? claims.sid : undefined,
       ttl: sidExpiry + SESSION_RETENTION_SECONDS,
     };
+    let access: Awaited<ReturnType<AccessTokens['issue']>>;
     try {
+      // Sign before writing: a signing-key outage must not leave a session (and a spent single-use token) behind.
+      access = await this.deps.accessTokens.issue({
+        sub: session.sub,
+        sid,
+        scope: formatScope(scopes),
+        kind: trust.kind,
+        clientId: clientIdFor(session, trust),
+        context: session.context,
+        notAfter: sidExpiry,
+      });
       await this.deps.sessions.create(session);
     } catch (error) {
       // No half-done exchange: give the single-use token back so the client can retry.
       if (replayKey) await this.deps.replay.release(replayKey).catch(() => undefined);
       throw error;
     }
-
-    const access = await this.deps.accessTokens.issue({
-      sub: session.sub,
-      sid,
-      scope: formatScope(scopes),
-      kind: trust.kind,
-      clientId: clientIdFor(session, trust),
-      context: session.context,
-      notAfter: sidExpiry,
-    });
     telemetry.emit({ type: 'TokenIssued', kind: trust.kind, trust: trust.name, sid, sub: session.sub });
     return {
       access_token: access.token,
@@ -182,6 +183,14 @@ export class TokenService {
       }
       throw invalidRefresh('session_ended', 'session max_refreshes', 'the session has ended');
     }
+    // An operator who removes a trust entry (a compromised issuer) cuts its sessions at their next refresh.
+    const trust = config.trust.find((entry) => entry.name === session.trust && entry.kind === session.kind);
+    if (!trust) {
+      if (await sessions.end(session.sid, 'trust_removed', now)) {
+        telemetry.emit({ type: 'SessionRevoked', source: 'config', sid: session.sid });
+      }
+      throw invalidRefresh('session_ended', `trust ${session.trust} no longer configured`, 'the session has ended');
+    }
     const scopes = this.narrow(request.scope, session.scopes);
 
     const next = newRefreshToken(session.sid);
@@ -202,7 +211,6 @@ export class TokenService {
     // A concurrent refresh with the same token won: this is a retry, not theft.
     if (!rotated) throw invalidRefresh('refresh_invalid', 'lost a concurrent refresh', 'refresh token was already used');
 
-    const trust = config.trust.find((entry) => entry.name === session.trust);
     const access = await this.deps.accessTokens.issue({
       sub: session.sub,
       sid: session.sid,
