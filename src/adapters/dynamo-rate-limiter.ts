@@ -34,6 +34,7 @@ const TTL_SLACK_SECONDS = 60;
  */
 export class DynamoRateLimiter implements RateLimiter {
   private readonly previousCounts = new Map<string, number>();
+  private readonly previousReads = new Map<string, Promise<number>>();
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -71,10 +72,20 @@ export class DynamoRateLimiter implements RateLimiter {
     }
   }
 
-  private async previousCount(hashed: string, window: number): Promise<number> {
+  /** The final count of a finished window: read once per process (concurrent callers share the read), then remembered. */
+  private previousCount(hashed: string, window: number): Promise<number> {
     const pk = `${RATE_LIMIT_KEY_PREFIX}${hashed}#${window}`;
     const cached = this.previousCounts.get(pk);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return Promise.resolve(cached);
+    let pending = this.previousReads.get(pk);
+    if (!pending) {
+      pending = this.readCount(pk).finally(() => this.previousReads.delete(pk));
+      this.previousReads.set(pk, pending);
+    }
+    return pending;
+  }
+
+  private async readCount(pk: string): Promise<number> {
     let count: number;
     try {
       const result = await this.client.send(

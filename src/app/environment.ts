@@ -8,8 +8,11 @@ import { EnvNames } from '../config/env-names';
 import { epochSeconds, systemClock, type Clock } from '../domain/clock';
 import { CachedSigningKeySource } from '../adapters/cached-signing-key-source';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '../adapters/dynamo-client';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { createDocumentClient, STORE_TIMEOUTS } from '../adapters/dynamo-client';
+import { DynamoRateLimiter } from '../adapters/dynamo-rate-limiter';
 import { DynamoReplayGuard } from '../adapters/dynamo-replay-guard';
+import { SecretRefs } from '../adapters/secret-refs';
 import { DynamoSessionStore } from '../adapters/dynamo-session-store';
 import type { Observability } from '../http/middleware';
 import { PowertoolsTelemetry } from '../observability/telemetry';
@@ -74,14 +77,35 @@ export function servicesFromEnvironment(env: Env, observability: Observability, 
   const nowSeconds = () => epochSeconds(clock);
   const sessions = new DynamoSessionStore(client, requireEnv(env, EnvNames.sessionsTable), nowSeconds);
   const replay = new DynamoReplayGuard(client, requireEnv(env, EnvNames.guardsTable), nowSeconds);
+  let secretsManager: SecretsManagerClient | undefined;
   return createServices({
     config,
     issuer,
     sessions,
     replay,
+    rateLimiter: new DynamoRateLimiter(client, requireEnv(env, EnvNames.guardsTable), clock),
+    secrets: new SecretRefs({
+      env,
+      // Built on first use: only a config naming an aws-secretsmanager ref needs it.
+      secretsManager: () => (secretsManager ??= createSecretsManagerClient(env)),
+      clock,
+    }),
     signingKeys: new CachedSigningKeySource(signingKeyReader(env), clock),
     telemetry: new PowertoolsTelemetry(observability.metrics, observability.logger),
     clock,
+  });
+}
+
+/** Secrets Manager with the store's timeouts: a hanging read becomes a 503 in seconds, not a Lambda timeout. */
+function createSecretsManagerClient(env: Env): SecretsManagerClient {
+  return new SecretsManagerClient({
+    endpoint: env[EnvNames.secretsManagerEndpoint],
+    region: env.AWS_REGION,
+    maxAttempts: STORE_TIMEOUTS.maxAttempts,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: STORE_TIMEOUTS.connectionTimeoutMs,
+      requestTimeout: STORE_TIMEOUTS.requestTimeoutMs,
+    }),
   });
 }
 

@@ -17,4 +17,5 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'POST', resource: '/verify', fn: 'verify' },
   { method: 'POST', resource: '/revoke', fn: 'revoke' },
   { method: 'POST', resource: '/webhooks/clerk', fn: 'clerkWebhook' },
+  { method: 'ANY', resource: '/proxy/{proxy+}', fn: 'proxy' },
 ];

@@ -1,7 +1,9 @@
 import type { TollgateConfig } from '../config/config';
 import { systemClock, type Clock } from '../domain/clock';
 import { IssuerKeys } from '../adapters/issuer-keys';
+import type { RateLimiter } from '../ports/rate-limiter';
 import type { ReplayGuard } from '../ports/replay-guard';
+import type { SecretResolver } from '../ports/secret-resolver';
 import type { SessionStore } from '../ports/session-store';
 import type { SigningKeySource } from '../ports/signing-keys';
 import type { Telemetry } from '../ports/telemetry';
@@ -9,8 +11,12 @@ import { AccessTokens } from '../services/access-tokens';
 import { IntrospectionService } from '../services/introspection-service';
 import { RevocationService } from '../services/revocation-service';
 import { SessionGate } from '../services/session-gate';
-import { SubjectTokenVerifier } from '../services/subject-token-verifier';
 import { TokenService } from '../services/token-service';
+import { RateLimitedSubjectTokenVerifier } from '../services/rate-limited-subject-token-verifier';
+import { HttpUpstream } from '../proxy/http-upstream';
+import { ProxyService } from '../proxy/proxy-service';
+import { MAX_UPSTREAM_BODY_BYTES } from '../proxy/response-limits';
+import { createUpstreamCredential } from '../proxy/upstream-credentials';
 
 /** Everything the services need from outside: adapters for the ports, the clock, fetch. */
 export interface ServiceDeps {
@@ -22,8 +28,12 @@ export interface ServiceDeps {
   signingKeys: SigningKeySource;
   telemetry: Telemetry;
   clock?: Clock;
-  /** Used for issuers' discovery and JWKS (tests pass one bound to loopback servers). */
+  /** Used for issuers' discovery and JWKS and the upstream's token endpoint (tests pass one bound to loopback servers). */
   fetch?: typeof fetch;
+  /** Shared counters for the proxy's and `/token`'s rate limits (DynamoDB guards table). */
+  rateLimiter: RateLimiter;
+  /** Resolves the proxy's upstream credential refs; required when `proxy.upstreamAuth` is set. */
+  secrets?: SecretResolver;
 }
 
 export interface Services {
@@ -39,6 +49,9 @@ export interface Services {
   telemetry: Telemetry;
   sessions: SessionStore;
   replay: ReplayGuard;
+  rateLimiter: RateLimiter;
+  /** The bearer-validated proxy; absent when the config has no `proxy`. */
+  proxy?: ProxyService;
 }
 
 /** Wires the services together. The only place that knows which service needs which collaborator. */
@@ -46,7 +59,11 @@ export function createServices(deps: ServiceDeps): Services {
   const clock = deps.clock ?? systemClock;
   const { config, issuer } = deps;
   const accessTokens = new AccessTokens(deps.signingKeys, clock, issuer, config.audience, config.accessTokenTtlSeconds);
-  const subjects = new SubjectTokenVerifier(config, new IssuerKeys({ fetch: deps.fetch }), clock, issuer);
+  const subjects = new RateLimitedSubjectTokenVerifier(config, new IssuerKeys({ fetch: deps.fetch }), clock, issuer, {
+    limiter: deps.rateLimiter,
+    perMinute: config.rateLimit.tokenRequestsPerMinutePerSubject,
+    telemetry: deps.telemetry,
+  });
   const gate = new SessionGate(accessTokens, deps.sessions, clock, config.proxy?.sessionCacheSeconds ?? 5);
   return {
     config,
@@ -69,5 +86,26 @@ export function createServices(deps: ServiceDeps): Services {
     telemetry: deps.telemetry,
     sessions: deps.sessions,
     replay: deps.replay,
+    rateLimiter: deps.rateLimiter,
+    proxy: config.proxy ? createProxyService(config.proxy, gate, deps, clock) : undefined,
   };
+}
+
+function createProxyService(proxy: NonNullable<TollgateConfig['proxy']>, gate: SessionGate, deps: ServiceDeps, clock: Clock): ProxyService {
+  if (proxy.upstreamAuth && !deps.secrets) throw new Error('proxy.upstreamAuth needs a secret resolver');
+  return new ProxyService({
+    config: proxy,
+    requestsPerMinute: deps.config.rateLimit.requestsPerMinute,
+    gate,
+    limiter: deps.rateLimiter,
+    upstream: new HttpUpstream(),
+    credential: createUpstreamCredential(proxy.upstreamAuth, {
+      secrets: deps.secrets!,
+      fetch: deps.fetch ?? ((...args) => fetch(...args)),
+      clock,
+      timeoutMs: proxy.timeoutMs,
+    }),
+    telemetry: deps.telemetry,
+    maxResponseBytes: MAX_UPSTREAM_BODY_BYTES,
+  });
 }

@@ -1,7 +1,7 @@
-import { OAuthError } from '../domain/errors';
+import { OAuthError, RateLimitedError } from '../domain/errors';
 import { parseScope } from '../domain/scope';
 import type { Services } from '../app/services';
-import type { HttpEvent, HttpResult } from '../http/api-event';
+import { sourceIp, type HttpEvent, type HttpResult } from '../http/api-event';
 import { readParameters, required } from '../http/form';
 import { httpHandler, type Observability } from '../http/middleware';
 import { json } from '../http/responses';
@@ -39,10 +39,27 @@ function scopeParameter(parameters: Map<string, string>): string[] | undefined {
   return scopes;
 }
 
+/**
+ * The `/token` per-source-IP limit, before the body is even read. The address
+ * is API Gateway's `requestContext.identity.sourceIp`, never `X-Forwarded-For`
+ * (which the client writes). The per-subject limit runs after the subject
+ * token is verified (`RateLimitedSubjectTokenVerifier`). A refusal is 429
+ * with `Retry-After` and an RFC 6749 §5.2-shaped body (`rate_limited`).
+ */
+async function limitSourceIp(services: Services, event: HttpEvent): Promise<void> {
+  const decision = await services.rateLimiter.hit(`token-ip:${sourceIp(event)}`, services.config.rateLimit.tokenRequestsPerMinutePerIp, 60);
+  if (!decision.allowed) {
+    services.telemetry.emit({ type: 'RateLimited', limit: 'token_ip' });
+    throw new RateLimitedError(decision.retryAfterSeconds);
+  }
+}
+
 /** `POST /token`: RFC 6749 token endpoint for token exchange (RFC 8693) and refresh (§6). */
 export function createTokenHandler(services: Services, observability: Observability, options: TokenHandlerOptions = { grants: 'both' }) {
   return httpHandler(observability, async (event) => {
     try {
+      // In AWS the refresh function only receives events the token function already counted.
+      if (options.grants !== 'refresh') await limitSourceIp(services, event);
       const parameters = readParameters(event);
       const grantType = required(parameters, 'grant_type');
       const clientId = parameters.get('client_id');
@@ -79,6 +96,7 @@ export function createTokenHandler(services: Services, observability: Observabil
       if (error instanceof OAuthError && error.reason) {
         services.telemetry.emit({ type: 'TokenRejected', reason: error.reason, endpoint: 'token', detail: error.detail });
       }
+      if (error instanceof RateLimitedError) services.telemetry.emit({ type: 'TokenRejected', reason: 'rate_limited', endpoint: 'token' });
       throw error;
     }
   });

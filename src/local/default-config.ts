@@ -42,3 +42,29 @@ export function defaultDevConfig(devIssuer: Pick<DevIssuer, 'githubIssuer' | 'cl
     ],
   };
 }
+
+/** The environment variable holding the echo upstream's API key (a fresh random one per start unless set). */
+export const DEV_ECHO_API_KEY_ENV = 'TOLLGATE_ECHO_API_KEY';
+
+/**
+ * The proxy the local runtime adds when the config has none: to the built-in
+ * echo upstream, with an API key injected as `X-Api-Key` and the walk-through's
+ * routes. The dev ci token (acme/app on main) holds `orders:read` and
+ * `deploy`, so it can read orders, is refused `orders:write` (403
+ * `insufficient_scope`), and nobody is granted `billing:admin` by default.
+ * Anything else matches no rule (403 `route_not_allowed`).
+ */
+export function devProxyConfig(upstreamUrl: string): NonNullable<TollgateConfigInput['proxy']> {
+  return {
+    upstreamUrl,
+    upstreamAuth: { type: 'header', name: 'X-Api-Key', value: `env:${DEV_ECHO_API_KEY_ENV}` },
+    routes: [
+      { name: 'orders-read', methods: ['GET', 'HEAD'], path: '/orders/**', scopes: ['orders:read'] },
+      { name: 'orders-write', methods: ['POST', 'PUT', 'PATCH', 'DELETE'], path: '/orders/**', scopes: ['orders:write'] },
+      { name: 'deployments', methods: ['POST'], path: '/deployments', scopes: ['deploy'] },
+      { name: 'profile', methods: ['GET'], path: '/me', scopes: ['profile:read'] },
+      { name: 'billing', methods: ['*'], path: '/billing/**', scopes: ['billing:admin'] },
+    ],
+    cors: { allowedOrigins: ['http://localhost:3000'] },
+  };
+}

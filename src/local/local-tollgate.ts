@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,10 +17,12 @@ import { createTokenHandler } from '../handlers/token-handler';
 import { createVerifyHandler } from '../handlers/verify-handler';
 import { createClerkWebhookHandler } from '../handlers/webhook-handler';
 import { clerkWebhooksFromEnvironment } from '../app/clerk-webhook-environment';
+import { createProxyHandler } from '../handlers/proxy-handler';
 import type { Observability } from '../http/middleware';
 import { apiGatewayListener, type LambdaHttpHandler, type LocalRoute } from './api-gateway-adapter';
 import { createDevIssuer, type DevIssuer } from './dev-issuer';
-import { defaultDevConfig } from './default-config';
+import { defaultDevConfig, devProxyConfig, DEV_ECHO_API_KEY_ENV } from './default-config';
+import { startEchoUpstream, type EchoUpstream } from './echo-upstream';
 import { startEmbeddedStore } from './embedded-store';
 import { ensureTables } from './tables';
 
@@ -49,6 +52,8 @@ export interface LocalTollgate {
   devIssuer: DevIssuer;
   services: Services;
   server: Server;
+  /** The built-in echo upstream (started when the config has no `proxy`). */
+  echoUpstream?: EchoUpstream;
   close(): Promise<void>;
 }
 
@@ -107,6 +112,7 @@ export async function startLocalTollgate(options: LocalTollgateOptions = {}): Pr
   if (options.config) env[EnvNames.configJson] = JSON.stringify(options.config);
   else if (options.configFile) env[EnvNames.configFile] = options.configFile;
   else if (!env[EnvNames.configFile] && !env[EnvNames.configJson]) env[EnvNames.configJson] = JSON.stringify(defaultDevConfig(devIssuer));
+  const echoUpstream = await addEchoProxy(env);
 
   const observability = options.observability ?? createObservability();
   let services: Services;
@@ -115,6 +121,7 @@ export async function startLocalTollgate(options: LocalTollgateOptions = {}): Pr
   } catch (error) {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await store.close();
+    await echoUpstream?.close();
     throw error;
   }
 
@@ -126,7 +133,7 @@ export async function startLocalTollgate(options: LocalTollgateOptions = {}): Pr
     metadata: createMetadataHandler(services, observability),
     // The webhook ends sessions in this process's store: drop them from the proxy's session cache at once.
     clerkWebhook: createClerkWebhookHandler(clerkWebhooksFromEnvironment(env, observability, options.clock, { onSessionEnded: (sid) => services.gate.forget(sid) }), observability),
-    proxy: undefined,
+    proxy: createProxyHandler(services, observability),
   };
   const routes: LocalRoute[] = API_ROUTES.flatMap((route) => {
     const handler = handlers[route.fn];
@@ -144,10 +151,33 @@ export async function startLocalTollgate(options: LocalTollgateOptions = {}): Pr
     devIssuer,
     services,
     server,
+    echoUpstream,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await store.close();
+      await echoUpstream?.close();
     },
   };
+}
+
+/**
+ * Without `proxy` in the config, local mode proxies to the built-in echo
+ * upstream on a loopback port (`devProxyConfig`), with a random API key
+ * unless `TOLLGATE_ECHO_API_KEY` is set. A config that cannot be read or
+ * parsed is left alone, for `loadConfig` to report.
+ */
+async function addEchoProxy(env: Record<string, string | undefined>): Promise<EchoUpstream | undefined> {
+  let document: unknown;
+  try {
+    const text = env[EnvNames.configJson] ?? readFileSync(env[EnvNames.configFile] ?? '', 'utf8');
+    document = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!document || typeof document !== 'object' || Array.isArray(document) || 'proxy' in document) return undefined;
+  const echo = await startEchoUpstream();
+  env[EnvNames.configJson] = JSON.stringify({ ...document, proxy: devProxyConfig(echo.url) });
+  env[DEV_ECHO_API_KEY_ENV] ??= `echo-${randomBytes(16).toString('hex')}`;
+  return echo;
 }

@@ -1,0 +1,155 @@
+import type { Services } from '../app/services';
+import type { HttpEvent, HttpResult } from '../http/api-event';
+import { bodyBytes, sourceIp } from '../http/api-event';
+import { httpHandler, type Observability } from '../http/middleware';
+import type { StatusClass } from '../ports/telemetry';
+import { CorsPolicy } from '../proxy/cors-policy';
+import { headerPairs, type HeaderPair } from '../proxy/header-rules';
+import { ProxyError, proxyErrorCode, proxyErrorDetail, proxyErrorResponse, type ProxyErrorCode } from '../proxy/proxy-error';
+import type { ProxyRequest, ProxyTrace } from '../proxy/proxy-service';
+import { LAMBDA_RESPONSE_LIMIT_BYTES, LAMBDA_RESPONSE_MARGIN_BYTES } from '../proxy/response-limits';
+import { NO_ROUTE } from '../proxy/route-rules';
+
+/** The route dimension of preflights, which Tollgate answers without a rule. */
+const PREFLIGHT_ROUTE = 'preflight';
+
+/** Media types returned as text (when valid UTF-8 and not content-encoded); every other body goes base64. */
+const TEXT_TYPES = /^(text\/[^;]+|application\/(json|[^;]*\+json|xml|[^;]*\+xml|javascript|x-www-form-urlencoded|graphql))\s*(;|$)/i;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The raw path after the resource's literal prefix (`/proxy/`), from `event.path` (never the decoded path parameter). */
+export function rawProxyPath(event: HttpEvent): string | undefined {
+  const prefix = (event.resource ?? '/proxy/{proxy+}').replace(/\{[A-Za-z0-9_]+\+\}$/, '');
+  const at = (event.path ?? '').indexOf(prefix);
+  return at === -1 ? undefined : event.path.slice(at + prefix.length);
+}
+
+function queryPairs(event: HttpEvent): [string, string][] {
+  const pairs: [string, string][] = [];
+  if (event.multiValueQueryStringParameters) {
+    for (const [name, values] of Object.entries(event.multiValueQueryStringParameters)) for (const value of values ?? []) pairs.push([name, value]);
+  } else {
+    for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) if (value !== undefined) pairs.push([name, value]);
+  }
+  return pairs;
+}
+
+function toProxyRequest(event: HttpEvent, headers: HeaderPair[]): ProxyRequest {
+  const rawPath = rawProxyPath(event);
+  if (rawPath === undefined) throw new ProxyError('INVALID_PATH', { detail: 'path does not start with the proxy resource' });
+  const proto = headers.find(([name]) => name === 'x-forwarded-proto')?.[1];
+  const ip = sourceIp(event);
+  return {
+    method: event.httpMethod,
+    rawPath,
+    query: queryPairs(event),
+    headers,
+    body: bodyBytes(event),
+    sourceIp: ip === 'unknown' ? undefined : ip,
+    proto: proto === 'http' ? 'http' : 'https',
+  };
+}
+
+/** Pairs into API Gateway's two header maps: single values in `headers`, repeated ones in `multiValueHeaders`. */
+export function toHttpResult(status: number, pairs: readonly HeaderPair[], body: Buffer): HttpResult {
+  const grouped = new Map<string, { name: string; values: string[] }>();
+  for (const [name, value] of pairs) {
+    const entry = grouped.get(name.toLowerCase());
+    if (entry) entry.values.push(value);
+    else grouped.set(name.toLowerCase(), { name, values: [value] });
+  }
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (const { name, values } of grouped.values()) {
+    if (values.length === 1) headers[name] = values[0]!;
+    else multiValueHeaders[name] = values;
+  }
+  const contentType = pairs.find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? '';
+  const encoding = pairs.find(([name]) => name.toLowerCase() === 'content-encoding')?.[1]?.trim().toLowerCase();
+  let text: string | undefined;
+  if (body.length === 0) text = '';
+  else if (TEXT_TYPES.test(contentType) && (!encoding || encoding === 'identity')) {
+    try {
+      text = utf8.decode(body);
+    } catch {
+      text = undefined;
+    }
+  }
+  return {
+    statusCode: status,
+    headers,
+    ...(Object.keys(multiValueHeaders).length > 0 ? { multiValueHeaders } : {}),
+    body: text ?? body.toString('base64'),
+    isBase64Encoded: text === undefined,
+  };
+}
+
+function resultPairs(result: HttpResult): HeaderPair[] {
+  const pairs: HeaderPair[] = Object.entries(result.headers ?? {}).map(([name, value]) => [name, String(value)]);
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) for (const value of values) pairs.push([name, String(value)]);
+  return pairs;
+}
+
+function statusClass(status: number): StatusClass {
+  return `${Math.min(5, Math.max(1, Math.floor(status / 100)))}xx` as StatusClass;
+}
+
+/**
+ * `ANY /proxy/{proxy+}`: the bearer-validated proxy (`ProxyService`). This
+ * adapter reads the raw path and the base64 body out of the event, answers
+ * CORS preflights, turns the upstream's answer into a Lambda result (text,
+ * or base64 for anything else; 502 `UPSTREAM_RESPONSE_TOO_LARGE` when it
+ * cannot fit Lambda's response limit), and writes the request's one log line
+ * (`proxy request`: method, route, status, upstream latency, subject, sid,
+ * and for a refusal its code and private detail).
+ */
+export function createProxyHandler(services: Services, observability: Observability) {
+  const cors = new CorsPolicy(services.config.proxy?.cors, services.config.proxy?.routes ?? []);
+  return httpHandler(observability, async (event) => {
+    const method = (event.httpMethod ?? 'GET').toUpperCase();
+    const headers = headerPairs(event.headers, event.multiValueHeaders);
+    const origin = headers.find(([name]) => name === 'origin')?.[1];
+    const trace: ProxyTrace = { route: NO_ROUTE };
+    let result: HttpResult;
+    let code: ProxyErrorCode | undefined;
+    let detail: string | undefined;
+    try {
+      if (!services.proxy) throw new ProxyError('PROXY_NOT_CONFIGURED');
+      if (cors.isPreflight(method, headers)) {
+        trace.route = PREFLIGHT_ROUTE;
+        const answer = cors.preflight(headers);
+        result = toHttpResult(answer.status, answer.headers, Buffer.alloc(0));
+      } else {
+        const outcome = await services.proxy.handle(toProxyRequest(event, headers), trace);
+        const exposed = outcome.headers
+          .filter(([name]) => name === 'access-control-expose-headers')
+          .flatMap(([, value]) => value.split(',').map((name) => name.trim()));
+        result = toHttpResult(outcome.status, cors.decorate(outcome.headers, origin, exposed), outcome.body);
+        const size = Buffer.byteLength(JSON.stringify(result));
+        if (size > LAMBDA_RESPONSE_LIMIT_BYTES - LAMBDA_RESPONSE_MARGIN_BYTES) {
+          throw new ProxyError('UPSTREAM_RESPONSE_TOO_LARGE', { detail: `${outcome.body.length} body bytes, ${size} serialized` });
+        }
+      }
+    } catch (error) {
+      code = proxyErrorCode(error);
+      detail = proxyErrorDetail(error);
+      const refused = proxyErrorResponse(error, observability.logger);
+      result = toHttpResult(refused.statusCode, cors.decorate(resultPairs(refused), origin), Buffer.from(refused.body));
+      services.telemetry.emit({ type: 'ProxyRejected', code });
+    }
+    services.telemetry.emit({
+      type: 'ProxyRequest',
+      route: trace.route,
+      statusClass: statusClass(result.statusCode),
+      method,
+      status: result.statusCode,
+      upstreamLatencyMs: trace.upstreamLatencyMs,
+      sub: trace.sub,
+      sid: trace.sid,
+      ...(trace.retried ? { retried: true } : {}),
+      ...(code ? { code, detail } : {}),
+    });
+    return result;
+  });
+}
