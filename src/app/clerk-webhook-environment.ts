@@ -1,9 +1,8 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError, type TollgateConfig } from '../config/config';
 import { EnvNames } from '../config/env-names';
 import { epochSeconds, systemClock, type Clock } from '../domain/clock';
-import { createDocumentClient, STORE_TIMEOUTS } from '../adapters/dynamo-client';
+import { createDocumentClient } from '../adapters/dynamo-client';
 import { DynamoReplayGuard } from '../adapters/dynamo-replay-guard';
 import { DynamoSessionStore } from '../adapters/dynamo-session-store';
 import { SecretRefs } from '../adapters/secret-refs';
@@ -13,7 +12,7 @@ import type { ReplayGuard } from '../ports/replay-guard';
 import type { SecretResolver } from '../ports/secret-resolver';
 import type { Telemetry } from '../ports/telemetry';
 import { ClerkWebhookService, type ClerkWebhookDeps } from '../webhooks/clerk-webhook-service';
-import { configFromEnvironment } from './environment';
+import { configFromEnvironment, createSecretsManagerClient } from './environment';
 
 type Env = Record<string, string | undefined>;
 
@@ -64,13 +63,7 @@ export function clerkWebhooksFromEnvironment(
     secrets: new SecretRefs({
       env,
       // Built on first use: an env: ref (local mode) needs no client.
-      secretsManager: () =>
-        (secretsManager ??= new SecretsManagerClient({
-          endpoint: env[EnvNames.secretsManagerEndpoint],
-          region: env.AWS_REGION,
-          maxAttempts: STORE_TIMEOUTS.maxAttempts,
-          requestHandler: new NodeHttpHandler({ connectionTimeout: STORE_TIMEOUTS.connectionTimeoutMs, requestTimeout: STORE_TIMEOUTS.requestTimeoutMs }),
-        })),
+      secretsManager: () => (secretsManager ??= createSecretsManagerClient(env)),
       clock,
     }),
     telemetry: new PowertoolsTelemetry(observability.metrics, observability.logger),

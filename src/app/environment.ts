@@ -97,7 +97,7 @@ export function servicesFromEnvironment(env: Env, observability: Observability, 
 }
 
 /** Secrets Manager with the store's timeouts: a hanging read becomes a 503 in seconds, not a Lambda timeout. */
-function createSecretsManagerClient(env: Env): SecretsManagerClient {
+export function createSecretsManagerClient(env: Env): SecretsManagerClient {
   return new SecretsManagerClient({
     endpoint: env[EnvNames.secretsManagerEndpoint],
     region: env.AWS_REGION,
