@@ -1,4 +1,4 @@
-import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ReplayGuard } from '../ports/replay-guard';
 import { isConditionFailure, toStoreError } from './dynamo-errors';
 
@@ -38,5 +38,26 @@ export class DynamoReplayGuard implements ReplayGuard {
     } catch (error) {
       throw toStoreError(error);
     }
+  }
+
+  async hasAny(keys: readonly string[]): Promise<boolean> {
+    if (keys.length === 0) return false;
+    let items: Record<string, unknown>[];
+    try {
+      const result = await this.client.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [this.tableName]: { Keys: [...new Set(keys)].map((pk) => ({ pk })), ConsistentRead: true, ProjectionExpression: 'pk, #ttl', ExpressionAttributeNames: { '#ttl': 'ttl' } },
+          },
+        }),
+      );
+      // Unprocessed keys (throttling) are unknown, not absent: fail closed as unavailable.
+      if (Object.keys(result.UnprocessedKeys ?? {}).length > 0) throw new Error('unprocessed keys');
+      items = result.Responses?.[this.tableName] ?? [];
+    } catch (error) {
+      throw toStoreError(error);
+    }
+    const now = this.nowSeconds();
+    return items.some((item) => typeof item.ttl !== 'number' || item.ttl > now);
   }
 }

@@ -13,6 +13,7 @@ import type { SecretResolver } from '../ports/secret-resolver';
 import type { Telemetry } from '../ports/telemetry';
 import { ClerkWebhookService, type ClerkWebhookDeps } from '../webhooks/clerk-webhook-service';
 import { configFromEnvironment, createSecretsManagerClient } from './environment';
+import { clerkWebhookTrustNames } from '../webhooks/webhook-trusts';
 
 type Env = Record<string, string | undefined>;
 
@@ -36,7 +37,7 @@ export function createClerkWebhookService(config: TollgateConfig, wiring: ClerkW
   return new ClerkWebhookService({
     ...wiring,
     signingSecretRef: clerk.signingSecret,
-    trustNames: clerk.trust ?? config.trust.filter((trust) => trust.kind === 'user').map((trust) => trust.name),
+    trustNames: clerkWebhookTrustNames(config),
   });
 }
 

@@ -11,6 +11,8 @@ import {
 } from '../domain/session';
 import { newRefreshToken, newSessionId, parseRefreshToken, sameHash, tokenFingerprint } from '../domain/refresh-token';
 import { grantedScopes } from '../domain/trust';
+import { deletedSubjectKey, endedUpstreamSessionKey } from '../domain/upstream-markers';
+import { clerkWebhookTrustNames } from '../webhooks/webhook-trusts';
 import type { ReplayGuard } from '../ports/replay-guard';
 import type { SessionStore } from '../ports/session-store';
 import type { Telemetry } from '../ports/telemetry';
@@ -65,7 +67,12 @@ export interface TokenServiceDeps {
  * and refresh token names its `sid`.
  */
 export class TokenService {
-  constructor(private readonly deps: TokenServiceDeps) {}
+  /** Trust entries an identity provider's webhook governs: their exchanges and refreshes check its markers. */
+  private readonly webhookTrusts: ReadonlySet<string>;
+
+  constructor(private readonly deps: TokenServiceDeps) {
+    this.webhookTrusts = new Set(clerkWebhookTrustNames(deps.config));
+  }
 
   async exchange(request: ExchangeRequest): Promise<TokenResponse> {
     const { config, telemetry } = this.deps;
@@ -87,6 +94,14 @@ export class TokenService {
       });
     }
     const scopes = this.narrow(request.scope, granted);
+    const sub = `${trust.name}:${claims.sub}`;
+    const upstreamSid = trust.kind === 'user' && typeof claims.sid === 'string' && claims.sid !== '' ? claims.sid : undefined;
+    if (await this.endedUpstream(trust.name, sub, upstreamSid)) {
+      throw new OAuthError('invalid_grant', 'the session behind the subject token has ended', {
+        reason: 'session_ended',
+        detail: 'a webhook ended its upstream session or deleted its user',
+      });
+    }
 
     const now = epochSeconds(this.deps.clock);
     let replayKey: string | undefined;
@@ -104,7 +119,7 @@ export class TokenService {
     const sidExpiry = now + policy.maxLifetimeSeconds;
     const session: Session = {
       sid,
-      sub: `${trust.name}:${claims.sub}`,
+      sub,
       kind: trust.kind,
       trust: trust.name,
       // RFC 6749 §6: a refresh may ask for at most the scope granted at exchange, which is the narrowed one.
@@ -119,7 +134,7 @@ export class TokenService {
       status: 'active',
       context: sessionContext(trust.kind, claims),
       // An index key may not be an empty string in DynamoDB: an empty `sid` is no upstream session.
-      upstreamSid: trust.kind === 'user' && typeof claims.sid === 'string' && claims.sid !== '' ? claims.sid : undefined,
+      upstreamSid,
       ttl: sidExpiry + SESSION_RETENTION_SECONDS,
     };
     let access: Awaited<ReturnType<AccessTokens['issue']>>;
@@ -191,6 +206,12 @@ export class TokenService {
       }
       throw invalidRefresh('session_ended', `trust ${session.trust} no longer configured`, 'the session has ended');
     }
+    if (await this.endedUpstream(session.trust, session.sub, session.upstreamSid)) {
+      if (await sessions.end(session.sid, 'upstream_session_ended', now)) {
+        telemetry.emit({ type: 'SessionRevoked', source: 'webhook', sid: session.sid });
+      }
+      throw invalidRefresh('session_ended', 'upstream session ended or user deleted', 'the session has ended');
+    }
     const scopes = this.narrow(request.scope, session.scopes);
 
     const next = newRefreshToken(session.sid);
@@ -248,6 +269,13 @@ export class TokenService {
       this.deps.telemetry.emit({ type: 'SessionRevoked', source: 'reuse', sid: session.sid });
     }
     throw invalidRefresh('refresh_reused', 'rotated refresh token reused; session revoked', 'refresh token was already used');
+  }
+
+  /** Whether a webhook marked this subject deleted or its upstream session ended (one batched read; none without webhooks). */
+  private async endedUpstream(trustName: string, sub: string, upstreamSid: string | undefined): Promise<boolean> {
+    if (!this.webhookTrusts.has(trustName)) return false;
+    const keys = [deletedSubjectKey(sub), ...(upstreamSid ? [endedUpstreamSessionKey(upstreamSid)] : [])];
+    return this.deps.replay.hasAny(keys);
   }
 
   /** RFC 6749 §3.3/§6: the requested scope must be within what was granted; omitted means all of it. */

@@ -1,4 +1,5 @@
 import { epochSeconds, type Clock } from '../domain/clock';
+import { deletedSubjectKey, endedUpstreamSessionKey, UPSTREAM_MARKER_SECONDS } from '../domain/upstream-markers';
 import type { ReplayGuard } from '../ports/replay-guard';
 import type { SecretResolver } from '../ports/secret-resolver';
 import type { SessionStore } from '../ports/session-store';
@@ -60,12 +61,23 @@ export class ClerkWebhookService {
     const replayKey = `webhook#clerk#${svixId}`;
     if (!(await this.deps.replay.claim(replayKey, now + DELIVERY_MEMORY_SECONDS))) return { outcome: 'duplicate', svixId };
     try {
+      await this.leaveMarkers(event, now);
       const ended = await this.endSessions(await this.sessionsOf(event), now);
       return { outcome: 'ended', type: event.type, svixId, sessions: ended };
     } catch (error) {
       await this.deps.replay.release(replayKey).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** Markers first, so an exchange or refresh racing this delivery is refused too (src/domain/upstream-markers.ts). */
+  private async leaveMarkers(event: Exclude<ClerkEvent, { action: 'ignore' }>, now: number): Promise<void> {
+    const keys =
+      event.action === 'end-upstream-session'
+        ? [endedUpstreamSessionKey(event.sessionId)]
+        : this.deps.trustNames.map((name) => deletedSubjectKey(`${name}:${event.userId}`));
+    // `false` only means the marker is already there.
+    await Promise.all(keys.map((key) => this.deps.replay.claim(key, now + UPSTREAM_MARKER_SECONDS)));
   }
 
   private async sessionsOf(event: Exclude<ClerkEvent, { action: 'ignore' }>): Promise<string[]> {

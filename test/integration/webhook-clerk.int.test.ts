@@ -101,6 +101,30 @@ describe('POST /webhooks/clerk', () => {
     expect((await tollgate.refresh(first.refresh)).json).toEqual({ error: 'invalid_grant', error_description: 'the session has ended' });
   });
 
+  it('refuses to exchange a still-valid Clerk token of a session the webhook already ended', async () => {
+    const clerkSid = `sess_${randomBytes(10).toString('hex')}`;
+    const issuer = issuers.issuers.clerk!;
+    // Minted before Clerk ended the session: Clerk tokens stay valid up to 60 s.
+    const subject = await issuer.sign(clerkSessionClaims(issuer.issuer, Math.floor(clock.now() / 1000), { azp: APP, sid: clerkSid }));
+
+    expect((await deliver(signed({ type: 'session.ended', object: 'event', data: { id: clerkSid, status: 'ended' } }))).status).toBe(200);
+
+    const answer = await tollgate.exchange(subject);
+    expect(answer.status).toBe(400);
+    expect(answer.json).toEqual({ error: 'invalid_grant', error_description: 'the session behind the subject token has ended' });
+    expect((await session()).sid).toBeTruthy(); // other Clerk sessions still exchange
+  });
+
+  it('refuses to exchange a token of a user the webhook deleted, under every trust entry', async () => {
+    const user = `user_${randomBytes(6).toString('hex')}`;
+    expect((await deliver(signed({ type: 'user.deleted', object: 'event', data: { id: user, object: 'user', deleted: true } }))).status).toBe(200);
+    for (const name of ['clerk', 'clerk-eu'] as const) {
+      const issuer = issuers.issuers[name]!;
+      const subject = await issuer.sign(clerkSessionClaims(issuer.issuer, Math.floor(clock.now() / 1000), { azp: APP, sub: user }));
+      expect((await tollgate.exchange(subject)).json).toEqual({ error: 'invalid_grant', error_description: 'the session behind the subject token has ended' });
+    }
+  });
+
   it('user.deleted ends every session of that user, under each trust entry, and nobody else', async () => {
     const user = `user_${randomBytes(6).toString('hex')}`;
     const sessions = [await session({ sub: user }), await session({ sub: user }), await session({ sub: user, issuer: 'clerk-eu' })];
@@ -118,14 +142,15 @@ describe('POST /webhooks/clerk', () => {
     await session({ sid: clerkSid });
     const delivery = signed({ type: 'session.ended', data: { id: clerkSid } });
     expect((await deliver(delivery)).json.outcome).toBe('ended');
-    // A session made from the same Clerk sid afterwards (its token was still valid).
-    const later = await session({ sid: clerkSid });
+    const later = await session();
+    const markers = await guardCount();
 
     const replay = await deliver(delivery);
 
     expect(replay.status).toBe(200);
     expect(replay.json).toEqual({ received: true, outcome: 'duplicate' });
     expect(await active(later.access)).toBe(true);
+    expect(await guardCount()).toBe(markers);
   });
 
   it('answers 200 and ignores unknown event types', async () => {

@@ -13,4 +13,7 @@ export class MemoryReplayGuard implements ReplayGuard {
   async release(key: string): Promise<void> {
     this.entries.delete(key);
   }
+  async hasAny(keys: readonly string[]): Promise<boolean> {
+    return keys.some((key) => (this.entries.get(key) ?? 0) > this.nowSeconds());
+  }
 }
