@@ -64,7 +64,13 @@ export function createServices(deps: ServiceDeps): Services {
     perMinute: config.rateLimit.tokenRequestsPerMinutePerSubject,
     telemetry: deps.telemetry,
   });
-  const gate = new SessionGate(accessTokens, deps.sessions, clock, config.proxy?.sessionCacheSeconds ?? 5);
+  const gate = new SessionGate(
+    accessTokens,
+    deps.sessions,
+    clock,
+    config.proxy?.sessionCacheSeconds ?? 5,
+    new Set(config.trust.map((trust) => trust.name)),
+  );
   return {
     config,
     issuer,

@@ -65,6 +65,8 @@ export function createTokenHandler(services: Services, observability: Observabil
       const clientId = parameters.get('client_id');
       if (grantType === GrantTypes.tokenExchange && options.grants !== 'refresh') {
         if (parameters.has('actor_token')) throw new OAuthError('invalid_request', 'actor_token is not supported');
+        // RFC 8707 resource indicators: Tollgate issues for its one audience only; say so rather than ignore it.
+        if (parameters.has('resource')) throw new OAuthError('invalid_target', 'resource indicators are not supported');
         const requested = parameters.get('requested_token_type');
         if (requested !== undefined && requested !== 'urn:ietf:params:oauth:token-type:access_token') {
           throw new OAuthError('invalid_request', 'only access tokens can be requested');

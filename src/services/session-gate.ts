@@ -25,6 +25,8 @@ export class SessionGate {
     private readonly sessions: SessionStore,
     private readonly clock: Clock,
     private readonly cacheSeconds: number,
+    /** Names of the configured trust entries: a session whose entry was removed is over. */
+    private readonly trustNames: ReadonlySet<string>,
   ) {}
 
   /** Verifies the token and its session; throws `AccessTokenError` with the proxy's vocabulary. */
@@ -34,6 +36,8 @@ export class SessionGate {
     if (!session || session.sub !== claims.sub) throw new AccessTokenError('SESSION_ENDED', 'no such session');
     const state = sessionState(session, epochSeconds(this.clock));
     if (!state.active) throw new AccessTokenError('SESSION_ENDED', `session ${state.reason}`);
+    // Removing a (compromised) issuer from trust cuts its sessions here at once, not only at their next refresh.
+    if (!this.trustNames.has(session.trust)) throw new AccessTokenError('SESSION_ENDED', `trust ${session.trust} no longer configured`);
     return { claims, session };
   }
 

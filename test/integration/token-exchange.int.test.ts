@@ -242,6 +242,13 @@ describe('POST /token: token exchange (RFC 8693)', () => {
       expect(answer.status).toBe(400);
       expect(answer.json).toEqual(oauthError('invalid_target', 'the requested audience is not served by this token service'));
     });
+
+    it('answers invalid_target for an RFC 8707 resource indicator instead of ignoring it', async () => {
+      const answer = await suite.tollgate.exchange(await suite.githubToken(), { resource: 'https://api.example.com/' });
+
+      expect(answer.status).toBe(400);
+      expect(answer.json).toEqual(oauthError('invalid_target', 'resource indicators are not supported'));
+    });
   });
 
   describe('a bad subject token', () => {

@@ -53,9 +53,9 @@ describe('removing a trust entry', () => {
     await issuers?.close();
   });
 
-  it('ends the sessions it created at their next refresh, and leaves the others alone', async () => {
+  it('makes its sessions inactive at once and ends them at their next refresh, leaving the others alone', async () => {
     const before = await start(['github', 'ghes']);
-    const sessions: Record<string, { refresh_token: string }> = {};
+    const sessions: Record<string, { refresh_token: string; access_token: string }> = {};
     for (const name of ['github', 'ghes']) {
       const issuer = issuers.issuers[name]!;
       const subject = await issuer.sign(githubActionsClaims(issuer.issuer, Math.floor(Date.now() / 1000), { repositoryId: '74' }));
@@ -66,6 +66,9 @@ describe('removing a trust entry', () => {
     await before.close();
 
     const after = await start(['github']);
+    // At once at /verify (and the proxy), before any refresh.
+    expect((await postForm(`${after.baseUrl}/verify`, { token: sessions.ghes!.access_token })).json).toEqual({ active: false });
+    expect((await postForm(`${after.baseUrl}/verify`, { token: sessions.github!.access_token })).json.active).toBe(true);
     const cut = await postForm(`${after.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: sessions.ghes!.refresh_token });
     expect(cut.status).toBe(400);
     expect(cut.json).toEqual({ error: 'invalid_grant', error_description: 'the session has ended' });
