@@ -33,13 +33,16 @@ export interface ApiFunctionsProps {
  *
  * | function | sessions table | guards table | secrets | other |
  * |---|---|---|---|---|
- * | token (exchange) | PutItem | PutItem, DeleteItem (single-use markers); GetItem, UpdateItem (rate-limit counters) | signing keys: GetSecretValue | lambda:InvokeFunction on refresh |
- * | refresh | GetItem, UpdateItem | — | signing keys | — |
+ * | token (exchange) | PutItem | PutItem, DeleteItem (single-use markers); GetItem, UpdateItem (rate-limit counters); BatchGetItem (webhook markers)¹ | signing keys: GetSecretValue | lambda:InvokeFunction on refresh |
+ * | refresh | GetItem, UpdateItem | BatchGetItem (webhook markers)¹ | signing keys | — |
  * | verify | GetItem | — | signing keys | — |
  * | revoke | GetItem, UpdateItem | — | signing keys | — |
  * | metadata | — | — | signing keys | — |
  * | proxy | GetItem | GetItem, UpdateItem (rate-limit counters) | signing keys, upstream credentials | — |
  * | clerkWebhook | Query on the bySubject and byUpstreamSid indexes, UpdateItem | PutItem, DeleteItem (delivery markers) | its Svix signing secret | — |
+ *
+ * ¹ Only with `webhooks.clerk`: exchange and refresh of the trusts it governs
+ * check the markers its deliveries leave; without it nothing is read.
  *
  * `refresh_token` grants reach the token function (standard clients use one
  * token endpoint); it hands them to the refresh function (see
@@ -81,10 +84,12 @@ export class ApiFunctions extends Construct {
       fn.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ids.map((id) => secretArnFor(this, id)) }));
     };
 
+    const webhookMarkers = props.config.webhooks?.clerk ? ['BatchGetItem'] : [];
     const refresh = make('refresh', 'refresh', 'Tollgate: POST /token refresh_token grants (handed over by the token function)', {
       timeout: Duration.seconds(REFRESH_FUNCTION_TIMEOUT_SECONDS),
     });
     allow(refresh, sessions, 'GetItem', 'UpdateItem');
+    if (webhookMarkers.length > 0) allow(refresh, guards, ...webhookMarkers);
 
     const token = make('token', 'token', 'Tollgate: POST /token token exchange (RFC 8693)', {
       // Longer than its wait for the refresh function, so that wait ends first.
@@ -92,7 +97,7 @@ export class ApiFunctions extends Construct {
       environment: { ...environment, [EnvNames.refreshFunctionName]: refresh.fn.functionName },
     });
     allow(token, sessions, 'PutItem');
-    allow(token, guards, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
+    allow(token, guards, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', ...webhookMarkers);
     token.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [refresh.fn.functionArn] }));
 
     const verify = make('verify', 'verify', 'Tollgate: POST /verify token introspection (RFC 7662)');

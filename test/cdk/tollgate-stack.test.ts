@@ -195,7 +195,7 @@ describe('Tollgate stack', () => {
           allow(['logs:CreateLogStream', 'logs:PutLogEvents'], arnOf(token!.logGroup)),
           allow(['secretsmanager:GetSecretValue'], signing),
           allow(['dynamodb:PutItem'], arnOf(stack.tables.sessions)),
-          allow(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], arnOf(stack.tables.guards)),
+          allow(['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], arnOf(stack.tables.guards)),
           allow(['lambda:InvokeFunction'], arnOf(refresh!.fn)),
         ]),
       );
@@ -204,6 +204,8 @@ describe('Tollgate stack', () => {
           allow(['logs:CreateLogStream', 'logs:PutLogEvents'], arnOf(refresh!.logGroup)),
           allow(['secretsmanager:GetSecretValue'], signing),
           allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], arnOf(stack.tables.sessions)),
+          // Webhook markers (the config has webhooks.clerk).
+          allow(['dynamodb:BatchGetItem'], arnOf(stack.tables.guards)),
         ]),
       );
     });
@@ -407,6 +409,17 @@ describe('Tollgate stack', () => {
         Environment: { Variables: Match.objectLike({ [EnvNames.publicBaseUrl]: 'https://auth.example.com' }) },
       });
       tokensOnly.template.hasOutput('Issuer', { Value: 'https://auth.example.com' });
+    });
+
+    it('reads no webhook markers without webhooks: refresh never touches the guards table', () => {
+      const { token, refresh } = tokensOnly.stack.functions.functions;
+      const actions = (fn: typeof token) =>
+        Object.values(tokensOnly.template.findResources('AWS::IAM::Policy'))
+          .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(tokensOnly.stack.getLogicalId(fn!.role.node.defaultChild as CfnElement)))
+          .flatMap((policy) => (policy.Properties.PolicyDocument.Statement as Statement[]).flatMap((statement) => [statement.Action].flat()));
+
+      expect(actions(token)).not.toContain('dynamodb:BatchGetItem');
+      expect(actions(refresh).filter((action) => action.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     });
 
     it('uses the defaults: 100/200 stage throttling, a year of logs, monthly rotation', () => {

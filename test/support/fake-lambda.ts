@@ -20,12 +20,15 @@ export interface FakeLambda {
   throttle(on: boolean): void;
   /** Invocations served, by function name. */
   invocations: string[];
+  /** Every invocation: the caller's access key id (from its SigV4 Authorization header) and the function name it asked for. */
+  calls: { accessKeyId: string; functionName: string }[];
   close(): Promise<void>;
 }
 
 export async function startFakeLambda(): Promise<FakeLambda> {
   const functions = new Map<string, FakeFunction>();
   const invocations: string[] = [];
+  const calls: FakeLambda['calls'] = [];
   let throttled = false;
 
   const server: Server = createServer((request, response) => {
@@ -41,6 +44,7 @@ export async function startFakeLambda(): Promise<FakeLambda> {
       if (request.method !== 'POST' || !match) return error(404, 'UnknownOperationException', 'unsupported operation');
       if (!String(request.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 ')) return error(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
       const name = decodeURIComponent(match[1]!);
+      calls.push({ accessKeyId: /Credential=([^/]+)\//.exec(String(request.headers.authorization))?.[1] ?? '', functionName: name });
       const fn = functions.get(name) ?? functions.get(name.split(':').at(-1)!);
       if (!fn) return error(404, 'ResourceNotFoundException', `Function not found: ${name}`);
       if (throttled) return error(429, 'TooManyRequestsException', 'Rate Exceeded.');
@@ -62,6 +66,7 @@ export async function startFakeLambda(): Promise<FakeLambda> {
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     invocations,
+    calls,
     register: (name, fn) => functions.set(name, fn),
     throttle: (on) => {
       throttled = on;

@@ -57,6 +57,10 @@ export interface FakeSecretsManager {
   stages(secretId: string): Record<string, string[]>;
   /** Operations served, in order (`GetSecretValue`, …). */
   operations: string[];
+  /** Every call: the caller's access key id (from its SigV4 Authorization header), the operation and the secret's ARN. */
+  calls: { accessKeyId: string; operation: string; secretArn?: string }[];
+  /** Stores a new AWSCURRENT value (as an operator's put-secret-value would); AWSPREVIOUS moves to the old one. */
+  putCurrent(secretId: string, value: string): void;
   close(): Promise<void>;
 }
 
@@ -65,6 +69,7 @@ export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
   const account = '123456789012';
   const secrets = new Map<string, Secret>();
   const operations: string[] = [];
+  const calls: FakeSecretsManager['calls'] = [];
 
   const find = (id: unknown): Secret => {
     if (typeof id !== 'string' || !id) throw new ApiError('InvalidParameterException', 'SecretId is required');
@@ -157,6 +162,14 @@ export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
         if (!handler) throw new ApiError('UnknownOperationException', `unsupported operation ${target}`);
         operations.push(operation);
         const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+        const accessKeyId = /Credential=([^/]+)\//.exec(String(request.headers.authorization))?.[1] ?? '';
+        let secretArn: string | undefined;
+        try {
+          secretArn = find(input.SecretId).arn;
+        } catch {
+          secretArn = undefined;
+        }
+        calls.push({ accessKeyId, operation, secretArn });
         reply(200, handler(input));
       } catch (error) {
         if (error instanceof ApiError) reply(400, { __type: error.type, message: error.message });
@@ -170,6 +183,10 @@ export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
   return {
     endpoint,
     operations,
+    calls,
+    putCurrent(secretId, value) {
+      operationsTable.PutSecretValue!({ SecretId: secretId, SecretString: value, VersionStages: ['AWSCURRENT'] });
+    },
     createSecret(name, value, options = {}) {
       const arn = `arn:aws:secretsmanager:${region}:${account}:secret:${name}-${randomBytes(3).toString('hex')}`;
       const versionId = randomUUID();
