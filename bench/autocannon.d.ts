@@ -17,6 +17,7 @@ declare module 'autocannon' {
     duration?: number;
     amount?: number;
     timeout?: number;
+    sampleInt?: number;
     method?: string;
     headers?: Record<string, string>;
     body?: string | Buffer;

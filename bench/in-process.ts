@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createDocumentClient } from '../src/adapters/dynamo-client';
@@ -26,6 +27,8 @@ export interface InProcessTollgate {
   services: Services;
   observability: Observability;
   counter: StoreRequestCounter;
+  documentClient: DynamoDBDocumentClient;
+  tables: { sessions: string; guards: string };
   token: BenchHandler;
   verify: BenchHandler;
   revoke: BenchHandler;
@@ -47,12 +50,14 @@ export function quietObservability(): Observability {
 
 /**
  * Tollgate's services composed as a Lambda function composes them
- * (`servicesFromEnvironment`), in this process, against an embedded dynalite
- * store, with a document client that counts every store request. Handlers
- * are the ones the Lambda entry modules export, called with API Gateway events.
+ * (`servicesFromEnvironment`), in this process, with a document client that
+ * counts every store request. Handlers are the ones the Lambda entry modules
+ * export, called with API Gateway events. The store is `storeEndpoint` (the
+ * bench runs dynalite in a child process, so this process's CPU time is
+ * Tollgate's alone), else an embedded dynalite.
  */
-export async function startInProcessTollgate(options: { issuer: BenchIssuer; dataDir: string; upstreamUrl: string }): Promise<InProcessTollgate> {
-  const store = await startEmbeddedStore();
+export async function startInProcessTollgate(options: { issuer: BenchIssuer; dataDir: string; upstreamUrl: string; storeEndpoint?: string }): Promise<InProcessTollgate> {
+  const store = options.storeEndpoint ? { endpoint: options.storeEndpoint, close: async () => undefined } : await startEmbeddedStore();
   const tables = { sessions: 'bench-sessions', guards: 'bench-guards' };
   const admin = new DynamoDBClient({ endpoint: store.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   await ensureTables(admin, tables);
@@ -82,6 +87,8 @@ export async function startInProcessTollgate(options: { issuer: BenchIssuer; dat
     services,
     observability,
     counter,
+    documentClient,
+    tables,
     token: wrap('tollgate-token', createTokenHandler(services, observability, { grants: 'both' })),
     verify: wrap('tollgate-verify', createVerifyHandler(services, observability)),
     revoke: wrap('tollgate-revoke', createRevokeHandler(services, observability)),

@@ -49,6 +49,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     connections: options.connections,
     amount: options.maxRequests,
     timeout: 10,
+    // autocannon acts on stop() only at its next sample tick (1 s by default): tick often, so a run ends on time.
+    sampleInt: 50,
     method: options.method ?? 'GET',
     headers: options.headers,
     body: options.body,

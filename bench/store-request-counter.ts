@@ -30,6 +30,11 @@ export interface StoreRequestTally {
   rateLimitWrites: number;
   /** Reads of rate-limit counters (a subset of `reads`). */
   rateLimitReads: number;
+  /**
+   * Store round trips on the critical path: requests that started while no
+   * other was in flight (requests sent together, `Promise.all`, count once).
+   */
+  roundTrips: number;
   byOperation: StoreRequestCount[];
 }
 
@@ -68,6 +73,8 @@ function purposeOf(input: CommandInput): string {
  */
 export class StoreRequestCounter {
   private readonly counts = new Map<string, StoreRequestCount>();
+  private inFlight = 0;
+  private roundTrips = 0;
 
   /** Adds the counting middleware to `client` (the document client shares its stack with the DynamoDB client). */
   constructor(client: DynamoDBDocumentClient) {
@@ -75,6 +82,8 @@ export class StoreRequestCounter {
       (next, context) => async (args) => {
         const operation = String((context as { commandName?: unknown }).commandName ?? 'Unknown').replace(/Command$/, '');
         const input = (args.input ?? {}) as CommandInput;
+        if (this.inFlight === 0) this.roundTrips += 1;
+        this.inFlight += 1;
         try {
           const output = await next(args);
           this.record(operation, input, attemptsOf(output), false);
@@ -82,6 +91,8 @@ export class StoreRequestCounter {
         } catch (error) {
           this.record(operation, input, attemptsOf(error), true);
           throw error;
+        } finally {
+          this.inFlight -= 1;
         }
       },
       { step: 'initialize', name: 'benchStoreRequestCounter', override: true },
@@ -90,12 +101,13 @@ export class StoreRequestCounter {
 
   /** Everything counted so far. */
   snapshot(): StoreRequestTally {
-    return summarize([...this.counts.values()].map((count) => ({ ...count })));
+    return summarize([...this.counts.values()].map((count) => ({ ...count })), this.roundTrips);
   }
 
   /** The requests made while `fn` ran (nothing else may use the client meanwhile). */
   async tally<T>(fn: () => Promise<T>): Promise<{ result: T; tally: StoreRequestTally }> {
     const before = new Map([...this.counts].map(([key, count]) => [key, { ...count }]));
+    const roundTripsBefore = this.roundTrips;
     const result = await fn();
     const delta: StoreRequestCount[] = [];
     for (const [key, count] of this.counts) {
@@ -110,7 +122,7 @@ export class StoreRequestCounter {
         failed: count.failed - (earlier?.failed ?? 0),
       });
     }
-    return { result, tally: summarize(delta) };
+    return { result, tally: summarize(delta, this.roundTrips - roundTripsBefore) };
   }
 
   private record(operation: string, input: CommandInput, attempts: number, failed: boolean): void {
@@ -141,7 +153,7 @@ function attemptsOf(value: unknown): number {
   return typeof attempts === 'number' && attempts > 0 ? attempts : 1;
 }
 
-function summarize(byOperation: StoreRequestCount[]): StoreRequestTally {
+function summarize(byOperation: StoreRequestCount[], roundTrips: number): StoreRequestTally {
   let reads = 0;
   let writes = 0;
   let conditionalWrites = 0;
@@ -160,5 +172,5 @@ function summarize(byOperation: StoreRequestCount[]): StoreRequestTally {
     }
   }
   byOperation.sort((a, b) => a.purpose.localeCompare(b.purpose) || a.operation.localeCompare(b.operation));
-  return { reads, writes, conditionalWrites, consistentReads, rateLimitWrites, rateLimitReads, byOperation };
+  return { reads, writes, conditionalWrites, consistentReads, rateLimitWrites, rateLimitReads, roundTrips, byOperation };
 }

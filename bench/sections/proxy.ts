@@ -30,8 +30,6 @@ export interface ProxyFigures {
    * same rounds: the part of Tollgate's added latency that is the store's.
    */
   storeWriteP50?: Spread;
-  /** c=1 added p50 (warm) minus that store write: what Tollgate adds besides the rate-limit write. */
-  addedP50WarmBeyondStoreWrite?: Spread;
 }
 
 /** Median latency of `fn` called one at a time, bounded in count and time. */
@@ -88,13 +86,10 @@ export async function benchProxy(
   }
   const per = <T>(fn: (figures: Record<string, TargetFigures>) => T): Record<string, T> =>
     Object.fromEntries(Object.entries(byConcurrency).map(([connections, figures]) => [connections, fn(figures)]));
-  const addedP50Warm = per((figures) => differenceOf(figures['tollgate-warm']!.p50, figures.direct!.p50));
-  const storeWriteP50 = storeRounds.length > 0 ? spread(storeRounds) : undefined;
   return {
     byConcurrency,
-    storeWriteP50,
-    addedP50WarmBeyondStoreWrite: storeWriteP50 && addedP50Warm['1'] ? differenceOf(addedP50Warm['1'], storeWriteP50) : undefined,
-    addedP50Warm,
+    storeWriteP50: storeRounds.length > 0 ? spread(storeRounds) : undefined,
+    addedP50Warm: per((figures) => differenceOf(figures['tollgate-warm']!.p50, figures.direct!.p50)),
     addedP50Cold: per((figures) => differenceOf(figures['tollgate-cold']!.p50, figures.direct!.p50)),
     throughputRatioWarm: per((figures) => ratioOf(figures['tollgate-warm']!.rps, figures.minimal!.rps)),
     throughputRatioCold: per((figures) => ratioOf(figures['tollgate-cold']!.rps, figures.minimal!.rps)),

@@ -1,3 +1,5 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { parseRefreshToken } from '../../src/domain/refresh-token';
 import { EXCHANGE_GRANT, formEvent } from '../events';
 import type { BenchHandler, InProcessTollgate } from '../in-process';
 import type { BenchIssuer } from '../issuer';
@@ -28,11 +30,33 @@ function expectStatus(label: string, result: { statusCode: number; body?: string
  * document client (not read off the code): exchange, refresh, verify cold
  * and cached, proxy cold and cached (when the proxy is there), revoke.
  */
+export interface StoreRequestFigures {
+  operations: OperationCount[];
+  /** DynamoDB's size of a session item after one refresh (attribute names and values), bytes. */
+  sessionItemBytes: number;
+}
+
+/**
+ * DynamoDB's item size rule, near enough for request units: attribute names
+ * plus values (strings by UTF-8 length, numbers about one byte per two
+ * digits plus one, lists and maps 3 bytes plus 1 per element).
+ */
+export function dynamoItemBytes(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number') return Math.ceil(String(Math.abs(value)).replace('.', '').length / 2) + 1;
+  if (typeof value === 'boolean' || value === null || value === undefined) return 1;
+  if (Array.isArray(value)) return 3 + value.reduce((sum: number, item) => sum + 1 + dynamoItemBytes(item), 0);
+  if (typeof value === 'object') {
+    return 3 + Object.entries(value as Record<string, unknown>).reduce((sum, [name, item]) => sum + 1 + Buffer.byteLength(name) + dynamoItemBytes(item), 0);
+  }
+  return 0;
+}
+
 export async function benchStoreRequests(
   tollgate: InProcessTollgate,
   issuer: BenchIssuer,
   options: { repetitions: number; proxy?: ProxyInvoker },
-): Promise<OperationCount[]> {
+): Promise<StoreRequestFigures> {
   const { counter } = tollgate;
   const call = (handler: BenchHandler, path: string, parameters: Record<string, string>) => handler(formEvent(path, parameters));
   const exchange = async (): Promise<TokenBody> => {
@@ -41,6 +65,7 @@ export async function benchStoreRequests(
     return JSON.parse(result.body) as TokenBody;
   };
   const tallies = new Map<string, StoreRequestTally[]>();
+  let sessionItemBytes = 0;
   const record = (operation: string, tally: StoreRequestTally) => {
     tallies.set(operation, [...(tallies.get(operation) ?? []), tally]);
   };
@@ -61,6 +86,12 @@ export async function benchStoreRequests(
       return JSON.parse(result.body) as TokenBody;
     });
     record('refresh', refreshed.tally);
+    if (i === 0) {
+      const sid = parseRefreshToken(refreshed.result.refresh_token)!.sid;
+      const item = (await tollgate.documentClient.send(new GetCommand({ TableName: tollgate.tables.sessions, Key: { sid } }))).Item;
+      // The top-level item is not a map attribute: drop the 3-byte map overhead.
+      sessionItemBytes = item ? dynamoItemBytes(item) - 3 : 0;
+    }
 
     // The session was never looked up by this process's gate: the first verify is cold.
     for (const label of ['verify (cold)', 'verify (cached)']) {
@@ -89,12 +120,13 @@ export async function benchStoreRequests(
     record('revoke (refresh token)', revokeRefresh.tally);
   }
 
-  const fields = ['reads', 'writes', 'conditionalWrites', 'consistentReads', 'rateLimitWrites', 'rateLimitReads'] as const;
-  return [...tallies].map(([operation, repetitions]) => ({
+  const fields = ['reads', 'writes', 'conditionalWrites', 'consistentReads', 'rateLimitWrites', 'rateLimitReads', 'roundTrips'] as const;
+  const operations = [...tallies].map(([operation, repetitions]) => ({
     operation,
     repetitions,
     worst: Object.fromEntries(fields.map((field) => [field, Math.max(...repetitions.map((tally) => tally[field]))])) as OperationCount['worst'],
   }));
+  return { operations, sessionItemBytes };
 }
 
 export interface StoreVerdict {

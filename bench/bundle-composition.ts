@@ -1,0 +1,47 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Metafile } from 'esbuild';
+
+/**
+ * `npx tsx bench/bundle-composition.ts [entry …]`: where a function bundle's
+ * bytes come from. Builds `src/lambda/<entry>.ts` with the stack's esbuild
+ * options (see `bench/sections/cold-start.ts`) plus a metafile, and sums the
+ * minified output bytes by package. The first look when a bundle misses its
+ * size or import-time target.
+ */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function packageOf(path: string): string {
+  const match = path.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
+  if (match) return match[1]!;
+  const own = path.match(/^(src\/[^/]+)\//);
+  return own ? own[1]! : path;
+}
+
+async function composition(entry: string): Promise<void> {
+  const result = await build({
+    entryPoints: [join(ROOT, 'src', 'lambda', `${entry}.ts`)],
+    write: false,
+    outfile: 'index.mjs',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    mainFields: ['module', 'main'],
+    minify: true,
+    keepNames: true,
+    metafile: true,
+    logLevel: 'error',
+  });
+  const metafile: Metafile = result.metafile;
+  const output = Object.values(metafile.outputs)[0]!;
+  const byPackage = new Map<string, number>();
+  for (const [path, input] of Object.entries(output.inputs)) byPackage.set(packageOf(path), (byPackage.get(packageOf(path)) ?? 0) + input.bytesInOutput);
+  process.stdout.write(`\n${entry}: ${(output.bytes / 1024).toFixed(1)} KB\n`);
+  for (const [name, bytes] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+    process.stdout.write(`${(bytes / 1024).toFixed(1).padStart(8)} KB  ${name}\n`);
+  }
+}
+
+const entries = process.argv.slice(2);
+for (const entry of entries.length > 0 ? entries : ['verify', 'proxy', 'token']) await composition(entry);

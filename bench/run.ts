@@ -1,0 +1,539 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '../src/adapters/dynamo-client';
+import { createProxyHandler } from '../src/handlers/proxy-handler';
+import { benchConfig } from './bench-config';
+import { buildChildren, startChild, type Child } from './children';
+import { apiEvent, EXCHANGE_GRANT, lambdaContext } from './events';
+import { startInProcessTollgate, type InProcessTollgate } from './in-process';
+import { startBenchIssuer, type BenchIssuer } from './issuer';
+import { renderTable, spreadRow, textRow, formatNumber, type Row } from './report';
+import { benchColdStart, coldStartUnavailable, stackFunctions, type ColdStartFigures } from './sections/cold-start';
+import { benchProxy, type ProxyFigures, type ProxyTarget } from './sections/proxy';
+import { benchStoreRequests, storeTarget, type ProxyInvoker, type StoreRequestFigures } from './sections/store-requests';
+import { benchOperationCpu, type OperationCpu } from './sections/operation-cpu';
+import { ASSUMPTIONS, costOf, PRICES, type CostLine } from './cost-model';
+import type { StoreRequestTally } from './store-request-counter';
+import { benchTokenEndpoint, type TokenEndpointFigures, type TokenServer } from './sections/token-endpoint';
+import { benchVerify, type VerifyFigures } from './sections/verify';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** How long each part runs. Every loop is bounded in count and in time. */
+interface Plan {
+  mode: 'full' | 'quick';
+  budgetSeconds: number;
+  rounds: number;
+  verify: { roundMs: number; warmupMs: number };
+  storeRepetitions: number;
+  cost: { roundMs: number; maxOps: number };
+  proxy: { seconds: number; warmupSeconds: number; maxRequests: number; concurrencies: number[] };
+  token: { seconds: number; maxRequestsPerRound: number; connections: number; storeSeconds: number };
+  importRuns: number;
+}
+
+const FULL: Plan = {
+  mode: 'full',
+  budgetSeconds: 300,
+  rounds: 5,
+  verify: { roundMs: 1000, warmupMs: 500 },
+  storeRepetitions: 3,
+  cost: { roundMs: 1000, maxOps: 200 },
+  proxy: { seconds: 2, warmupSeconds: 0.5, maxRequests: 200_000, concurrencies: [1, 16] },
+  token: { seconds: 2, maxRequestsPerRound: 1_000, connections: 8, storeSeconds: 1 },
+  importRuns: 9,
+};
+
+const QUICK: Plan = {
+  mode: 'quick',
+  budgetSeconds: 60,
+  rounds: 3,
+  verify: { roundMs: 250, warmupMs: 150 },
+  storeRepetitions: 2,
+  cost: { roundMs: 300, maxOps: 40 },
+  proxy: { seconds: 0.5, warmupSeconds: 0.2, maxRequests: 50_000, concurrencies: [1, 16] },
+  token: { seconds: 0.5, maxRequestsPerRound: 150, connections: 8, storeSeconds: 0.25 },
+  importRuns: 7,
+};
+
+const SECTIONS = ['verify', 'proxy', 'token', 'store', 'cold-start', 'memory', 'cost'] as const;
+type SectionName = (typeof SECTIONS)[number];
+
+interface Args {
+  plan: Plan;
+  only: Set<SectionName>;
+  out: string;
+  cdkOut: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  let plan = FULL;
+  let only = new Set<SectionName>(SECTIONS);
+  let out = join(ROOT, 'bench', 'results', 'latest.json');
+  let cdkOut = join(ROOT, 'cdk.out');
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--quick') plan = QUICK;
+    else if (arg === '--only') {
+      const names = (argv[++i] ?? '').split(',').filter(Boolean);
+      for (const name of names) if (!SECTIONS.includes(name as SectionName)) throw new Error(`--only: unknown section ${name} (${SECTIONS.join(', ')})`);
+      only = new Set(names as SectionName[]);
+    } else if (arg === '--out') out = argv[++i] ?? out;
+    else if (arg === '--cdk-out') cdkOut = argv[++i] ?? cdkOut;
+    else if (arg === '--help' || arg === '-h') {
+      process.stdout.write(`usage: npm run bench -- [--quick] [--only ${SECTIONS.join(',')}] [--out file.json] [--cdk-out dir]\n`);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg}`);
+  }
+  return { plan, only, out, cdkOut };
+}
+
+/** A section's outcome: figures, "not available" with the reason, or the error that stopped it. */
+type Outcome<T> = { status: 'ok'; figures: T; seconds: number } | { status: 'not available'; reason: string } | { status: 'error'; error: string };
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+/** What a section returns when it cannot measure, with the reason. */
+interface Unavailable {
+  unavailable: string;
+}
+
+function isUnavailable(value: unknown): value is Unavailable {
+  return typeof value === 'object' && value !== null && typeof (value as Unavailable).unavailable === 'string';
+}
+
+async function section<T>(name: string, enabled: boolean, run: () => Promise<T | Unavailable>): Promise<Outcome<T>> {
+  if (!enabled) return { status: 'not available', reason: 'not selected (--only)' };
+  const start = performance.now();
+  log(`${name}…`);
+  try {
+    const figures = await run();
+    if (isUnavailable(figures)) {
+      log(`${name}: not available: ${figures.unavailable}`);
+      return { status: 'not available', reason: figures.unavailable };
+    }
+    const seconds = (performance.now() - start) / 1000;
+    log(`${name}: done in ${seconds.toFixed(1)} s`);
+    return { status: 'ok', figures: figures as T, seconds };
+  } catch (error) {
+    const text = (error as Error).stack ?? String(error);
+    log(`${name}: ERROR ${text}`);
+    return { status: 'error', error: (error as Error).message ?? String(error) };
+  }
+}
+
+/** `npm run synth` (the stack's own script), bounded to three minutes. */
+function synthesize(): void {
+  execFileSync('npm', ['run', '-s', 'synth'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 180_000 });
+}
+
+function gitCommit(): { commit: string; dirty: boolean } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return { commit, dirty };
+  } catch {
+    return { commit: 'unknown', dirty: false };
+  }
+}
+
+function machine() {
+  const cores = cpus();
+  return {
+    cpuModel: cores[0]?.model ?? 'unknown',
+    cores: cores.length,
+    memoryBytes: totalmem(),
+    platform: `${process.platform} ${process.arch}`,
+    loadAverageAtStart: loadavg().map((value) => Number(value.toFixed(2))),
+  };
+}
+
+interface MemoryFigures {
+  /** The warm-cache server's and the cache-off server's RSS after the proxy load, bytes (peak = VmHWM). */
+  warm: { rss: number; peakRss: number };
+  cold: { rss: number; peakRss: number };
+  /** The warm server's VmHWM once the token load has run on it as well. */
+  afterTokenLoad?: number;
+}
+
+interface TollgateServerReady extends TokenServer {
+  pid: number;
+}
+
+/** Exchanges a fresh subject token at a running Tollgate for an access token. */
+async function accessTokenFrom(baseUrl: string, issuer: BenchIssuer): Promise<string> {
+  const response = await fetch(`${baseUrl}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ...EXCHANGE_GRANT, subject_token: await issuer.mintCi() }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (response.status !== 200 || !body.access_token) throw new Error(`exchange at ${baseUrl} answered ${response.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+const PROXY_PATH = '/proxy/orders/42';
+
+/** The in-process proxy handler, for counting its store requests (same services as the other handlers). */
+function inProcessProxy(tollgate: InProcessTollgate): ProxyInvoker {
+  const handler = createProxyHandler(tollgate.services, tollgate.observability);
+  const context = lambdaContext('tollgate-proxy');
+  return (accessToken) =>
+    handler(
+      apiEvent({
+        method: 'GET',
+        path: PROXY_PATH,
+        resource: '/proxy/{proxy+}',
+        pathParameters: { proxy: PROXY_PATH.slice('/proxy/'.length) },
+        headers: { Authorization: `Bearer ${accessToken}` },
+      }),
+      context,
+    );
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const { plan, only } = args;
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  const started = performance.now();
+  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
+  const machineInfo = machine();
+  const git = gitCommit();
+  log(`${plan.mode} run on ${machineInfo.cpuModel} × ${machineInfo.cores}, Node ${process.version}, commit ${git.commit.slice(0, 12)}${git.dirty ? ' (dirty)' : ''}`);
+
+  const issuer = await startBenchIssuer(dataDir);
+  const children: Child<unknown>[] = [];
+  const outcomes: Record<string, Outcome<unknown>> = {};
+  let verify: Outcome<VerifyFigures> = { status: 'not available', reason: 'not run' };
+  let store: Outcome<StoreRequestFigures> = { status: 'not available', reason: 'not run' };
+  let cpu: Outcome<OperationCpu[]> = { status: 'not available', reason: 'not run' };
+  let cost: Outcome<CostLine[]> = { status: 'not available', reason: 'not run' };
+  let proxy: Outcome<ProxyFigures> = { status: 'not available', reason: 'not run' };
+  let token: Outcome<TokenEndpointFigures> = { status: 'not available', reason: 'not run' };
+  let coldStart: Outcome<ColdStartFigures & { functionsUnavailable?: string }> = { status: 'not available', reason: 'not run' };
+  let memory: Outcome<MemoryFigures> = { status: 'not available', reason: 'not run' };
+
+  try {
+    const scripts = await buildChildren();
+    const upstream = await startChild<{ url: string }>(scripts.upstream, {});
+    children.push(upstream);
+
+    // 1, 4 and the cost inputs: in this process, handlers called with API Gateway events; the store in a child.
+    if (only.has('verify') || only.has('store') || only.has('cost')) {
+      const storeChild = await startChild<{ endpoint: string }>(scripts.store, {});
+      children.push(storeChild);
+      const inProcess = await startInProcessTollgate({ issuer, dataDir, upstreamUrl: upstream.ready.url, storeEndpoint: storeChild.ready.endpoint });
+      try {
+        verify = await section('1 verify in process', only.has('verify'), () =>
+          benchVerify(inProcess, issuer, { rounds: plan.rounds, roundMs: plan.verify.roundMs, warmupMs: plan.verify.warmupMs }),
+        );
+        store = await section('4 store requests per operation', only.has('store') || only.has('cost'), () =>
+          benchStoreRequests(inProcess, issuer, { repetitions: plan.storeRepetitions, proxy: inProcessProxy(inProcess) }),
+        );
+        cpu = await section('cost inputs: CPU per operation', only.has('cost'), () =>
+          benchOperationCpu(inProcess, issuer, { rounds: plan.rounds, ...plan.cost, proxy: inProcessProxy(inProcess) }),
+        );
+      } finally {
+        await inProcess.close();
+      }
+    }
+
+    // 2, 3 and 6: the local server in child processes, over HTTP.
+    if (only.has('proxy') || only.has('token') || only.has('memory')) {
+      const serverEnv = (sessionCacheSeconds: number) => ({
+        BENCH_CONFIG: JSON.stringify(benchConfig({ devIssuer: issuer.devIssuer, upstreamUrl: upstream.ready.url, sessionCacheSeconds })),
+        BENCH_DATA_DIR: mkdtempSync(join(dataDir, 'server-')),
+      });
+      const warm = await startChild<TollgateServerReady>(scripts['tollgate-server'], serverEnv(5));
+      children.push(warm);
+      const cold = await startChild<TollgateServerReady>(scripts['tollgate-server'], serverEnv(0));
+      children.push(cold);
+      const warmToken = await accessTokenFrom(warm.ready.baseUrl, issuer);
+      const coldToken = await accessTokenFrom(cold.ready.baseUrl, issuer);
+      const minimal = await startChild<{ url: string }>(scripts['minimal-proxy'], {
+        BENCH_JWKS_URL: `${warm.ready.baseUrl}/.well-known/jwks.json`,
+        BENCH_ISSUER: warm.ready.baseUrl,
+        BENCH_AUDIENCE: 'tollgate',
+        BENCH_UPSTREAM_URL: upstream.ready.url,
+        BENCH_PREFIX: '/proxy',
+      });
+      children.push(minimal);
+
+      const targets: ProxyTarget[] = [
+        { name: 'direct', url: `${upstream.ready.url}${PROXY_PATH.slice('/proxy'.length)}`, headers: {} },
+        { name: 'minimal', url: `${minimal.ready.url}${PROXY_PATH}`, headers: { authorization: `Bearer ${warmToken}` } },
+        { name: 'tollgate-warm', url: `${warm.ready.baseUrl}${PROXY_PATH}`, headers: { authorization: `Bearer ${warmToken}` } },
+        { name: 'tollgate-cold', url: `${cold.ready.baseUrl}${PROXY_PATH}`, headers: { authorization: `Bearer ${coldToken}` } },
+      ];
+      const probe = await fetch(targets[2]!.url, { headers: targets[2]!.headers });
+      const proxyUnavailable = probe.status === 404 ? 'the local server does not serve /proxy (issue 3 not landed)' : undefined;
+      if (probe.status !== 200 && !proxyUnavailable) throw new Error(`proxy probe answered ${probe.status} ${await probe.text()}`);
+
+      const warmStore = createDocumentClient({ endpoint: warm.ready.storeEndpoint, region: 'local' });
+      // The rate limiter's request, as it sends it (see src/adapters/dynamo-rate-limiter.ts), on a key of its own.
+      const storeWrite = () =>
+        warmStore.send(
+          new UpdateCommand({
+            TableName: warm.ready.tables.guards,
+            Key: { pk: 'rl#bench-store-probe' },
+            UpdateExpression: 'SET #ttl = :ttl ADD #count :one',
+            ExpressionAttributeNames: { '#ttl': 'ttl', '#count': 'count' },
+            ExpressionAttributeValues: { ':ttl': Math.floor(Date.now() / 1000) + 600, ':one': 1 },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        );
+      proxy = await section('2 proxy over HTTP', only.has('proxy') || only.has('memory'), async () =>
+        proxyUnavailable
+          ? { unavailable: proxyUnavailable }
+          : benchProxy(targets, { rounds: plan.rounds, ...plan.proxy, storeWrite }),
+      );
+      warmStore.destroy();
+      memory = await section('6 memory', only.has('memory'), async (): Promise<MemoryFigures | Unavailable> => {
+        if (proxy.status !== 'ok') return { unavailable: proxy.status === 'error' ? 'the proxy load failed' : (proxy as { reason: string }).reason };
+        return { warm: warm.memory()!, cold: cold.memory()! };
+      });
+      token = await section('3 token endpoint over HTTP', only.has('token'), () => {
+        const counts = store.status === 'ok' ? store.figures.operations : undefined;
+        const mixOf = (operation: string, fallback: { reads: number; writes: number }) => {
+          const worst = counts?.find((count) => count.operation === operation)?.worst;
+          return worst ? { reads: worst.reads, writes: worst.writes } : fallback;
+        };
+        return benchTokenEndpoint(warm.ready, issuer, {
+          rounds: plan.rounds,
+          ...plan.token,
+          mix: { exchange: mixOf('exchange', { reads: 0, writes: 2 }), refresh: mixOf('refresh', { reads: 1, writes: 1 }) },
+        });
+      });
+      if (memory.status === 'ok') memory.figures.afterTokenLoad = warm.memory()?.peakRss;
+    }
+
+    cost = await section('cost per million requests', only.has('cost'), async () => {
+      if (cpu.status !== 'ok' || store.status !== 'ok') return { unavailable: 'needs the store counts and the CPU per operation' };
+      return costLines(cpu.figures, store.figures, functionMemory(args.cdkOut));
+    });
+
+    coldStart = await section('5 cold start proxy', only.has('cold-start'), async () => {
+      let unavailable = coldStartUnavailable(args.cdkOut);
+      // The full run builds the bundles when they are missing (npm run synth, about a minute); --quick never does.
+      if (unavailable && plan.mode === 'full' && args.cdkOut === join(ROOT, 'cdk.out')) {
+        log(`${unavailable}; running npm run synth`);
+        synthesize();
+        unavailable = coldStartUnavailable(args.cdkOut);
+      }
+      const figures = await benchColdStart(args.cdkOut, { runs: plan.importRuns, warmup: plan.mode === 'full' });
+      return { ...figures, functionsUnavailable: unavailable };
+    });
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    await issuer.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  Object.assign(outcomes, { verify, proxy, token, store, coldStart, memory, cpu, cost });
+  const seconds = (performance.now() - started) / 1000;
+  const rows = buildRows({ verify, proxy, token, store, coldStart, memory, cost });
+  const table = renderTable(rows);
+  process.stdout.write(`\nTollgate bench (${plan.mode}) — ${machineInfo.cpuModel} × ${machineInfo.cores}, Node ${process.version}, ${git.commit.slice(0, 12)}${git.dirty ? ' (dirty)' : ''}, ${seconds.toFixed(0)} s\n\n${table}\n\n`);
+  if (seconds > plan.budgetSeconds) log(`warning: the ${plan.mode} run took ${seconds.toFixed(0)} s, over its ${plan.budgetSeconds} s budget (a busy machine?)`);
+
+  mkdirSync(dirname(args.out), { recursive: true });
+  writeFileSync(
+    args.out,
+    `${JSON.stringify(
+      {
+        generatedAt: new Date().toISOString(),
+        mode: plan.mode,
+        durationSeconds: Number(seconds.toFixed(1)),
+        machine: { ...machineInfo, loadAverageAtEnd: loadavg().map((value) => Number(value.toFixed(2))) },
+        node: process.version,
+        git,
+        plan,
+        prices: PRICES,
+        costAssumptions: ASSUMPTIONS,
+        table: rows,
+        sections: outcomes,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  log(`wrote ${args.out}`);
+  const errors = Object.entries(outcomes).filter(([, outcome]) => outcome.status === 'error');
+  for (const [name, outcome] of errors) log(`error in ${name}: ${(outcome as { error: string }).error}`);
+  return errors.length > 0 ? 1 : 0;
+}
+
+/** Each function's configured memory from the synthesized stack (512 MB, the stack's default, when there is none). */
+function functionMemory(cdkOut: string): Record<string, number> {
+  const memory: Record<string, number> = {};
+  try {
+    for (const fn of stackFunctions(cdkOut)) memory[fn.name] = fn.memoryMb;
+  } catch {
+    // No synthesized stack: the default applies.
+  }
+  return memory;
+}
+
+/** Which Lambda function serves which measured operation (see src/lambda/). */
+const FUNCTION_OF: Record<string, string> = { exchange: 'token', refresh: 'refresh', 'verify (cached)': 'verify', 'proxy (cached)': 'proxy' };
+
+function costLines(cpu: OperationCpu[], store: StoreRequestFigures, memory: Record<string, number>): CostLine[] {
+  const sessionUnits = Math.max(1, Math.ceil(store.sessionItemBytes / 1024));
+  const steady = (operation: string): StoreRequestTally | undefined => store.operations.find((count) => count.operation === operation)?.repetitions.at(-1);
+  return cpu.map((measured) => {
+    const fn = FUNCTION_OF[measured.operation] ?? measured.operation;
+    const memoryMb = Object.entries(memory).find(([name]) => name.toLowerCase().includes(`/${fn}`))?.[1] ?? 512;
+    const tally = steady(measured.operation);
+    let writeUnits = 0;
+    let readUnits = 0;
+    for (const count of tally?.byOperation ?? []) {
+      const units = count.purpose === 'session' ? sessionUnits : 1;
+      if (count.kind === 'write') writeUnits += count.requests * units;
+      else readUnits += count.consistent + (count.requests - count.consistent) * 0.5;
+    }
+    return costOf({
+      function: fn,
+      operation: measured.operation,
+      memoryMb,
+      cpuMs: measured.cpuMicros.median / 1000,
+      storeRoundTrips: tally?.roundTrips ?? 0,
+      writeUnits,
+      readUnits,
+    });
+  });
+}
+
+function unavailableRow(section: string, outcome: Outcome<unknown>): Row[] {
+  if (outcome.status === 'not available') return [textRow(section, `not available: ${outcome.reason}`, '')];
+  if (outcome.status === 'error') return [textRow(section, `ERROR: ${outcome.error}`, '')];
+  return [];
+}
+
+function buildRows(results: {
+  verify: Outcome<VerifyFigures>;
+  proxy: Outcome<ProxyFigures>;
+  token: Outcome<TokenEndpointFigures>;
+  store: Outcome<StoreRequestFigures>;
+  cost: Outcome<CostLine[]>;
+  coldStart: Outcome<ColdStartFigures & { functionsUnavailable?: string }>;
+  memory: Outcome<MemoryFigures>;
+}): Row[] {
+  const rows: Row[] = [];
+
+  const s1 = '1. Verify in process (POST /verify handler vs jose jwtVerify, same token and key; logger SILENT, metrics disabled)';
+  if (results.verify.status === 'ok') {
+    const v = results.verify.figures;
+    rows.push(spreadRow(s1, 'verify handler', v.handlerOpsPerSecond, 'ops/s'));
+    rows.push(spreadRow(s1, 'floor: jose jwtVerify', v.floorOpsPerSecond, 'ops/s'));
+    rows.push(spreadRow(s1, 'handler ÷ floor', v.ratio, 'x', '≥ 0.70×', (median) => median >= 0.7));
+    rows.push(spreadRow(s1, 'CPU per call: handler', v.handlerCpuMicros, 'µs'));
+    rows.push(spreadRow(s1, 'CPU per call: floor', v.floorCpuMicros, 'µs'));
+    rows.push(spreadRow(s1, 'floor CPU ÷ handler CPU (the ratio in CPU time)', v.cpuRatio, 'x'));
+  } else rows.push(...unavailableRow(s1, results.verify));
+
+  const s2 = '2. Proxy over HTTP (autocannon; a upstream direct, b minimal jose+forward proxy, c Tollgate cache warm, d cache off)';
+  if (results.proxy.status === 'ok') {
+    const p = results.proxy.figures;
+    const labels: Record<string, string> = { direct: 'a direct', minimal: 'b minimal proxy', 'tollgate-warm': 'c Tollgate warm', 'tollgate-cold': 'd Tollgate cache off' };
+    for (const [connections, perTarget] of Object.entries(p.byConcurrency)) {
+      for (const [name, figures] of Object.entries(perTarget)) {
+        rows.push(spreadRow(s2, `c=${connections} ${labels[name] ?? name} req/s`, figures.rps, 'req/s'));
+        rows.push(spreadRow(s2, `c=${connections} ${labels[name] ?? name} p50`, figures.p50, 'ms'));
+        rows.push(spreadRow(s2, `c=${connections} ${labels[name] ?? name} p99`, figures.p99, 'ms'));
+      }
+    }
+    for (const connections of Object.keys(p.byConcurrency)) {
+      const first = connections === '1';
+      rows.push(spreadRow(s2, `c=${connections} added p50, warm (c − a)`, p.addedP50Warm[connections]!, 'ms', first ? '≤ 1 ms' : '', first ? (median) => median <= 1 : undefined));
+      rows.push(spreadRow(s2, `c=${connections} added p50, cache off (d − a)`, p.addedP50Cold[connections]!, 'ms'));
+      rows.push(spreadRow(s2, `c=${connections} throughput warm ÷ minimal (c ÷ b)`, p.throughputRatioWarm[connections]!, 'x', '≥ 0.70×', (median) => median >= 0.7));
+      rows.push(spreadRow(s2, `c=${connections} throughput cache off ÷ minimal (d ÷ b)`, p.throughputRatioCold[connections]!, 'x'));
+    }
+    if (p.storeWriteP50) rows.push(spreadRow(s2, 'local store: the rate limiter\'s UpdateItem from another process, p50 (c=1)', p.storeWriteP50, 'ms'));
+
+  } else rows.push(...unavailableRow(s2, results.proxy));
+
+  const s3 = '3. Token endpoint over HTTP (local server, embedded dynalite store)';
+  if (results.token.status === 'ok') {
+    const t = results.token.figures;
+    rows.push(spreadRow(s3, `exchanges (c=${t.connections})`, t.exchangesPerSecond, 'ops/s'));
+    rows.push(spreadRow(s3, `refreshes (c=${t.connections})`, t.refreshesPerSecond, 'ops/s'));
+    rows.push(spreadRow(s3, `store floor: GetItem, consistent (c=${t.connections})`, t.storeGetItemPerSecond, 'ops/s'));
+    rows.push(spreadRow(s3, `store floor: conditional UpdateItem (c=${t.connections})`, t.storeUpdateItemPerSecond, 'ops/s'));
+    rows.push(spreadRow(s3, 'exchange ÷ its store ceiling', t.exchangeOfCeiling, 'x'));
+    rows.push(spreadRow(s3, 'refresh ÷ its store ceiling', t.refreshOfCeiling, 'x'));
+  } else rows.push(...unavailableRow(s3, results.token));
+
+  const s4 = '4. Store requests per operation (AWS SDK middleware count; worst of the repetitions)';
+  if (results.store.status === 'ok') {
+    for (const count of results.store.figures.operations) {
+      const w = count.worst;
+      const rateLimit = w.rateLimitWrites || w.rateLimitReads ? `; rate-limit ${w.rateLimitWrites} W ${w.rateLimitReads} R` : '';
+      const value = `${w.reads} R (${w.consistentReads} consistent), ${w.writes} W (${w.conditionalWrites} conditional)${rateLimit}; ${w.roundTrips} round trip${w.roundTrips === 1 ? '' : 's'}`;
+      const verdict = storeTarget(count.operation, w);
+      const note =
+        verdict && !verdict.pass && verdict.passWithoutRateLimits ? 'meets the target once rate-limit counter requests are set apart (see docs/performance.md)' : undefined;
+      rows.push(textRow(s4, count.operation, value, verdict?.target ?? '', verdict ? (verdict.pass ? 'PASS' : 'MISS') : '', note));
+    }
+  } else rows.push(...unavailableRow(s4, results.store));
+
+  const sc = `Cost per million requests (us-east-1 list prices; Lambda arm64; billed ms = CPU ms × ${ASSUMPTIONS.fullVcpuMemoryMb} MB ÷ memory + ${ASSUMPTIONS.dynamoRoundTripMs} ms per store round trip)`;
+  if (results.cost.status === 'ok') {
+    for (const line of results.cost.figures) {
+      rows.push(
+        textRow(
+          sc,
+          `${line.function} (${line.operation}), ${line.memoryMb} MB`,
+          `$${line.totalPerMillion.toFixed(2)}`,
+          '',
+          '',
+          `CPU ${line.cpuMs.toFixed(2)} ms, ${line.storeRoundTrips} store round trip(s) → ${line.billedMs} ms billed: Lambda $${line.lambdaPerMillion.toFixed(2)} + API Gateway $${line.apiGatewayPerMillion.toFixed(2)} + DynamoDB $${line.dynamoPerMillion.toFixed(2)} (${line.writeUnits} WRU, ${line.readUnits} RRU)${line.operation.startsWith('proxy') ? ' + the upstream\'s time' : ''}`,
+        ),
+      );
+    }
+  } else rows.push(...unavailableRow(sc, results.cost));
+
+  const s5 = '5. Cold start proxy (bundle size; import() in a fresh Node process)';
+  if (results.coldStart.status === 'ok') {
+    const c = results.coldStart.figures;
+    for (const bundle of [c.floor, ...c.functions]) {
+      const isFloor = bundle === c.floor;
+      rows.push(
+        textRow(
+          s5,
+          `${bundle.name} size (gzip ${formatNumber(bundle.gzipBytes, 'KB')})`,
+          formatNumber(bundle.rawBytes, 'KB'),
+          isFloor ? '' : '≤ 300 KB',
+          isFloor ? '' : bundle.rawBytes <= 300 * 1024 ? 'PASS' : 'MISS',
+        ),
+      );
+      rows.push(spreadRow(s5, `${bundle.name} import`, bundle.importMs, 'ms'));
+      if (!isFloor && bundle.importRatio) rows.push(spreadRow(s5, `${bundle.name} import ÷ floor`, bundle.importRatio, 'x', '≤ 1.30×', (median) => median <= 1.3));
+    }
+    if (c.functionsUnavailable) rows.push(textRow(s5, `functions: not available: ${c.functionsUnavailable}`, ''));
+  } else rows.push(...unavailableRow(s5, results.coldStart));
+
+  const s6 = '6. Memory of the local server (VmHWM, child process)';
+  if (results.memory.status === 'ok') {
+    const m = results.memory.figures;
+    const peak = Math.max(m.warm.peakRss, m.cold.peakRss);
+    rows.push(textRow(s6, 'peak RSS under the proxy load (max of warm and cache-off servers)', formatNumber(peak, 'MB'), '≤ 200 MB', peak <= 200 * 1024 * 1024 ? 'PASS' : 'MISS'));
+    if (m.afterTokenLoad) rows.push(textRow(s6, 'peak RSS after the token load too (warm server)', formatNumber(m.afterTokenLoad, 'MB')));
+  } else rows.push(...unavailableRow(s6, results.memory));
+  return rows;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`[bench] failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
