@@ -59,7 +59,7 @@ export function createServices(deps: ServiceDeps): Services {
   const clock = deps.clock ?? systemClock;
   const { config, issuer } = deps;
   const accessTokens = new AccessTokens(deps.signingKeys, clock, issuer, config.audience, config.accessTokenTtlSeconds);
-  const subjects = new RateLimitedSubjectTokenVerifier(config, new IssuerKeys({ fetch: deps.fetch }), clock, issuer, {
+  const subjects = new RateLimitedSubjectTokenVerifier(config, new IssuerKeys({ fetch: deps.fetch, clock }), clock, issuer, {
     limiter: deps.rateLimiter,
     perMinute: config.rateLimit.tokenRequestsPerMinutePerSubject,
     telemetry: deps.telemetry,

@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, calculateJwkThumbprint, errors as joseErrors, exportJWK, generateKeyPair, jwtVerify, type JWK } from 'jose';
 import { loadConfig, type TrustConfig } from '../../src/config/config';
-import { IssuerDiscoveryError, IssuerKeys, IssuerKeysUnavailableError } from '../../src/adapters/issuer-keys';
+import { ISSUER_KEY_DEFAULTS, IssuerDiscoveryError, IssuerKeys, IssuerKeysUnavailableError } from '../../src/adapters/issuer-keys';
+import { TestClock } from '../support/clock';
 
 /** A loopback issuer whose answers each test sets: path → [status, body]. */
 interface FakeIssuer {
@@ -133,6 +134,71 @@ describe('IssuerKeys', () => {
     const set = await new IssuerKeys({ timeoutMs: 500 }).keySet(trustFor('http://127.0.0.1:9/x', 'http://127.0.0.1:9/jwks'));
 
     await expect(jwtVerify(await sign(), set)).rejects.toBeInstanceOf(IssuerKeysUnavailableError);
+  });
+
+  describe('once keys are held', () => {
+    const { cooldownMs, cacheMaxAgeMs, maxStaleMs } = ISSUER_KEY_DEFAULTS;
+    const seconds = (ms: number) => ms / 1000;
+
+    /** A fresh issuer path whose JWKS answers 200 with the key, an IssuerKeys on a test clock, and keys already fetched once. */
+    async function held() {
+      const name = `/held-${Math.random().toString(36).slice(2)}`;
+      fake.routes.set(`${name}/jwks`, [200, { keys: [publicJwk] }]);
+      const clock = new TestClock();
+      const set = await new IssuerKeys({ clock }).keySet(trustFor(`${fake.url}${name}`, `${fake.url}${name}/jwks`));
+      await jwtVerify(await sign(), set);
+      return { name, clock, set, fetches: () => fake.hits.get(`${name}/jwks`) ?? 0 };
+    }
+
+    it('refetches for unknown kids at most once per cooldown while the issuer answers', async () => {
+      const { clock, set, fetches } = await held();
+      clock.advance(seconds(cooldownMs) + 1);
+
+      for (let i = 0; i < 20; i++) await expect(jwtVerify(await sign(`made-up-${i}`), set)).rejects.toBeInstanceOf(joseErrors.JWKSNoMatchingKey);
+
+      expect(fetches()).toBe(2);
+    });
+
+    it('answers an unknown kid as the token\'s fault while the JWKS is down, and counts failed refetches against the cooldown', async () => {
+      const { name, clock, set, fetches } = await held();
+      fake.routes.set(`${name}/jwks`, [503, { error: 'down' }]);
+      clock.advance(seconds(cooldownMs) + 1);
+
+      for (let i = 0; i < 20; i++) await expect(jwtVerify(await sign(`made-up-${i}`), set)).rejects.toBeInstanceOf(joseErrors.JWKSNoMatchingKey);
+      await expect(jwtVerify(await sign(), set)).resolves.toBeDefined();
+
+      expect(fetches()).toBe(2);
+    });
+
+    it('finds a rotated key once the cooldown allows a refetch', async () => {
+      const { name, clock, set } = await held();
+      const next = await generateKeyPair('RS256');
+      const nextJwk = { ...(await exportJWK(next.publicKey)), kid: 'rotated', alg: 'RS256', use: 'sig' };
+      fake.routes.set(`${name}/jwks`, [200, { keys: [publicJwk, nextJwk] }]);
+      const rotated = await new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'RS256', kid: 'rotated' }).setIssuedAt().setExpirationTime('5m').sign(next.privateKey);
+
+      await expect(jwtVerify(rotated, set)).rejects.toBeInstanceOf(joseErrors.JWKSNoMatchingKey);
+      clock.advance(seconds(cooldownMs) + 1);
+
+      await expect(jwtVerify(rotated, set)).resolves.toBeDefined();
+    });
+
+    it('keeps verifying with aged keys while their refetch fails, until maxStaleMs after the last success', async () => {
+      const { name, clock, set, fetches } = await held();
+      fake.routes.set(`${name}/jwks`, [503, { error: 'down' }]);
+      clock.advance(seconds(cacheMaxAgeMs) + 1);
+
+      await expect(jwtVerify(await sign(), set)).resolves.toBeDefined();
+      await expect(jwtVerify(await sign(), set)).resolves.toBeDefined();
+      expect(fetches()).toBe(2);
+
+      clock.advance(seconds(maxStaleMs - cacheMaxAgeMs));
+      await expect(jwtVerify(await sign(), set)).rejects.toBeInstanceOf(IssuerKeysUnavailableError);
+
+      fake.routes.set(`${name}/jwks`, [200, { keys: [publicJwk] }]);
+      clock.advance(seconds(cooldownMs) + 1);
+      await expect(jwtVerify(await sign(), set)).resolves.toBeDefined();
+    });
   });
 
   it('leaves an unknown kid as the token\'s fault', async () => {
