@@ -89,7 +89,7 @@ export class Monitoring extends Construct {
 
     alarm(
       'Api5xxRate',
-      'More than 1% of API requests answered 5xx in 3 of the last 5 minutes.',
+      '1% or more of API requests answered 5xx in 3 of the last 5 minutes.',
       api.metricServerError({ statistic: 'Average', period: Duration.minutes(1) }),
       0.01,
       { evaluationPeriods: 5, datapointsToAlarm: 3 },
@@ -105,7 +105,7 @@ export class Monitoring extends Construct {
     }).metric({ statistic: 'Sum', period: fiveMinutes });
     alarm(
       'ThrottledRate',
-      'More than 5% of API requests were refused with 429 (API Gateway throttling or Tollgate rate limits) for 10 minutes.',
+      '5% or more of API requests were refused with 429 (API Gateway throttling or Tollgate rate limits) for 10 minutes.',
       new MathExpression({
         expression: 'IF(requests > 0, 100 * throttled / requests, 0)',
         usingMetrics: { throttled, requests: api.metricCount({ statistic: 'Sum', period: fiveMinutes }) },
