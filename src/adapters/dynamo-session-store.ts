@@ -27,6 +27,8 @@ export class DynamoSessionStore implements SessionStore {
         }),
       );
     } catch (error) {
+      // The SDK retried a write whose answer was lost: the item it finds is our own (sids are 128 random bits).
+      if (isConditionFailure(error) && (await this.landed(session.sid, (item) => item.refreshHash === session.refreshHash))) return;
       throw toStoreError(error);
     }
   }
@@ -73,7 +75,8 @@ export class DynamoSessionStore implements SessionStore {
       );
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      // Another refresh won, unless the condition failed on our own write, applied by an attempt whose answer was lost.
+      if (isConditionFailure(error)) return this.landed(rotation.sid, (item) => item.refreshHash === rotation.refreshHash);
       throw toStoreError(error);
     }
   }
@@ -93,9 +96,29 @@ export class DynamoSessionStore implements SessionStore {
       );
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (isConditionFailure(error)) {
+        return this.landed(sid, (item) => item.status === status && item.endReason === reason && item.endedAt === now);
+      }
       throw toStoreError(error);
     }
+  }
+
+  /**
+   * After a conditional write failed its condition: whether the item already
+   * holds this very write. The SDK retries a write whose answer was lost (a
+   * timeout or reset after the store applied it), and the retry then fails the
+   * condition the first attempt made false. Without this check a lost answer
+   * would leave a session no client holds, or a rotated refresh token the
+   * client never received (its retry would then look like reuse).
+   */
+  private async landed(sid: string, isOurs: (item: Session) => boolean): Promise<boolean> {
+    let item: Record<string, unknown> | undefined;
+    try {
+      item = (await this.client.send(new GetCommand({ TableName: this.tableName, Key: { sid }, ConsistentRead: true }))).Item;
+    } catch (error) {
+      throw toStoreError(error);
+    }
+    return item !== undefined && isOurs(item as unknown as Session);
   }
 
   findByUpstreamSid(upstreamSid: string): Promise<string[]> {
