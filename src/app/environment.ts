@@ -8,8 +8,7 @@ import { EnvNames } from '../config/env-names';
 import { epochSeconds, systemClock, type Clock } from '../domain/clock';
 import { CachedSigningKeySource } from '../adapters/cached-signing-key-source';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { createDocumentClient, STORE_TIMEOUTS } from '../adapters/dynamo-client';
+import { boundedRequestHandler, createDocumentClient, STORE_TIMEOUTS } from '../adapters/dynamo-client';
 import { DynamoRateLimiter } from '../adapters/dynamo-rate-limiter';
 import { DynamoReplayGuard } from '../adapters/dynamo-replay-guard';
 import { SecretRefs } from '../adapters/secret-refs';
@@ -102,17 +101,15 @@ export function createSecretsManagerClient(env: Env): SecretsManagerClient {
     endpoint: env[EnvNames.secretsManagerEndpoint],
     region: env.AWS_REGION,
     maxAttempts: STORE_TIMEOUTS.maxAttempts,
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: STORE_TIMEOUTS.connectionTimeoutMs,
-      requestTimeout: STORE_TIMEOUTS.requestTimeoutMs,
-    }),
+    requestHandler: boundedRequestHandler(),
   });
 }
 
 function signingKeyReader(env: Env): () => Promise<string> {
   const secretId = env[EnvNames.signingKeysSecretId];
   if (secretId) {
-    const client = new SecretsManagerClient({ endpoint: env[EnvNames.secretsManagerEndpoint], maxAttempts: 2 });
+    // The store's timeouts: a hanging Secrets Manager at cold start is a 503 in seconds, and the next request reads again.
+    const client = createSecretsManagerClient(env);
     return async () => {
       const result = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
       if (!result.SecretString) throw new Error('signing key secret has no string value');

@@ -13,7 +13,8 @@ if (!refreshFunction) throw new ConfigError([`${EnvNames.refreshFunctionName} mu
 const lambda = new LambdaClient({
   endpoint: process.env[EnvNames.lambdaEndpoint],
   maxAttempts: 1,
-  requestHandler: new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: REFRESH_INVOKE_TIMEOUT_MS }),
+  // throwOnRequestTimeout: without it the SDK only logs when the request timeout passes, and keeps waiting.
+  requestHandler: new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: REFRESH_INVOKE_TIMEOUT_MS, throwOnRequestTimeout: true }),
 });
 
 /**
