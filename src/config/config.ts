@@ -70,6 +70,8 @@ const trustSchema = z
     authorizedParties: z.array(z.string().min(1)).min(1, 'expected a non-empty list').optional(),
     singleUse: z.boolean().optional(),
     clockToleranceSeconds: z.number().int().min(0).max(60).default(30),
+    /** RFC 9449: `required` refuses an exchange without a DPoP proof, so every session of this issuer is key-bound (docs/dpop.md). */
+    dpop: z.strictObject({ required: z.boolean().default(false) }).optional(),
     rules: z.array(ruleSchema).min(1, 'expected at least one rule'),
   })
   .superRefine((trust, ctx) => {
@@ -214,6 +216,15 @@ const awsSchema = z
   })
   .prefault({});
 
+/** Server-wide DPoP (RFC 9449) settings; binding itself needs no setting (docs/dpop.md). */
+const dpopSchema = z
+  .strictObject({
+    /** RFC 9449 §8–9: every proof must carry a nonce Tollgate issued (`DPoP-Nonce`) within `nonceLifetimeSeconds`. */
+    nonce: z.boolean().default(false),
+    nonceLifetimeSeconds: z.number().int().min(30).max(3_600).default(300),
+  })
+  .prefault({});
+
 /**
  * Identity providers' webhooks that end sessions early (docs/webhooks.md).
  * Secret refs stay refs here; `webhooks.clerk.trust` names are checked
@@ -245,6 +256,7 @@ export const configSchema = z
     trust: z.array(trustSchema).min(1, 'expected at least one trusted issuer'),
     proxy: proxySchema.optional(),
     webhooks: webhooksSchema.optional(),
+    dpop: dpopSchema,
     rateLimit: rateLimitSchema,
     /** Deploy-only (CDK stack); the functions never read it. */
     aws: awsSchema,
@@ -289,6 +301,7 @@ export type ClerkWebhookConfig = NonNullable<NonNullable<TollgateConfig['webhook
 export type CorsConfig = NonNullable<ProxyConfig['cors']>;
 export type RateLimitConfig = TollgateConfig['rateLimit'];
 export type AwsConfig = TollgateConfig['aws'];
+export type DpopConfig = TollgateConfig['dpop'];
 
 type DeepReadonly<T> = T extends (infer U)[]
   ? readonly DeepReadonly<U>[]

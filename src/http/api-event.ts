@@ -38,12 +38,22 @@ export function sourceIp(event: HttpEvent): string {
   return event.requestContext?.identity?.sourceIp ?? 'unknown';
 }
 
-/** The base URL the client called, as API Gateway saw it (`https://host/stage`). */
-export function calledBaseUrl(event: HttpEvent): string | undefined {
-  const host = event.requestContext?.domainName ?? header(event, 'host');
-  if (!host) return undefined;
-  const proto = header(event, 'x-forwarded-proto') === 'http' ? 'http' : 'https';
-  const stage = event.requestContext?.stage;
-  const custom = event.requestContext?.domainName && !event.requestContext.domainName.includes('.execute-api.');
-  return `${proto}://${host}${stage && stage !== '$default' && !custom ? `/${stage}` : ''}`;
+/**
+ * The URL the client called, without its query, as API Gateway saw it: a
+ * DPoP proof's `htu` (RFC 9449 §4.3). `requestContext.path` is the path the
+ * client sent, stage (execute-api URL) or base path (custom domain)
+ * included, unlike `event.path`. The host is `requestContext.domainName`,
+ * never the client's `Host` header: an `htu` checked against a
+ * client-written host would accept proofs made for another server.
+ */
+export function calledUrl(event: HttpEvent): string | undefined {
+  const host = event.requestContext?.domainName;
+  const path = event.requestContext?.path;
+  if (!host || typeof path !== 'string' || !path.startsWith('/')) return undefined;
+  return `${calledScheme(event)}://${host}${path}`;
+}
+
+/** API Gateway serves HTTPS only; the local server says `http` in its own `X-Forwarded-Proto`. */
+function calledScheme(event: HttpEvent): 'http' | 'https' {
+  return header(event, 'x-forwarded-proto') === 'http' ? 'http' : 'https';
 }

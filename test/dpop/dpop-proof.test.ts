@@ -39,7 +39,7 @@ describe('DpopProofVerifier (RFC 9449)', () => {
   });
 
   it('accepts a resource request whose ath matches the access token and whose key is the bound one', async () => {
-    const value = await proof({ htm: 'GET', htu: 'https://auth.example.com/proxy/orders', ath: accessTokenHash('the.access.token') });
+    const value = await proof({ htm: 'GET', htu: 'https://auth.example.com/proxy/orders', ath: await accessTokenHash('the.access.token') });
     await expect(
       verifier.verify({ proof: value, method: 'GET', url: 'https://auth.example.com/proxy/orders', accessToken: 'the.access.token', expectedJkt: jkt }),
     ).resolves.toEqual({ jkt });
@@ -56,6 +56,9 @@ describe('DpopProofVerifier (RFC 9449)', () => {
     ['no jwk header', {}, { jwk: undefined }, 'no jwk header'],
     ['a private key in the jwk header', {}, { jwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd' } }, 'jwk header is not a public key'],
     ['wrong htm', { htm: 'GET' }, {}, 'htm mismatch'],
+    ['htm in another case (methods are case-sensitive)', { htm: 'post' }, {}, 'htm mismatch'],
+    ['a non-numeric iat', { iat: 'now' }, {}, 'ERR_JWT_CLAIM_VALIDATION_FAILED'],
+    ['an htu that is not http(s)', { htu: 'urn:example:token' }, {}, 'htu mismatch'],
     ['wrong htu', { htu: 'https://evil.example/token' }, {}, 'htu mismatch'],
     ['iat too old', { iat: Math.floor(Date.now() / 1000) - 3600 }, {}, 'iat outside the window'],
     ['iat in the future', { iat: Math.floor(Date.now() / 1000) + 3600 }, {}, 'iat outside the window'],
@@ -65,7 +68,7 @@ describe('DpopProofVerifier (RFC 9449)', () => {
     const value = await proof(claims, header);
     const accessToken = _name.startsWith('missing ath') ? 'a.b.c' : undefined;
     await expect(verifier.verify({ proof: value, method: 'POST', url: URL_CALLED, accessToken })).rejects.toMatchObject({
-      error: 'invalid_dpop_proof',
+      code: 'PROOF_INVALID',
       detail,
     });
   });
@@ -73,11 +76,12 @@ describe('DpopProofVerifier (RFC 9449)', () => {
   it('refuses a proof signed by another key than the one in its header', async () => {
     const other = await generateKeyPair('ES256');
     const value = await proof({}, {}, other.privateKey);
-    await expect(verifier.verify({ proof: value, method: 'POST', url: URL_CALLED })).rejects.toMatchObject({ error: 'invalid_dpop_proof' });
+    await expect(verifier.verify({ proof: value, method: 'POST', url: URL_CALLED })).rejects.toMatchObject({ code: 'PROOF_INVALID' });
   });
 
   it('refuses a proof by another key than the bound one', async () => {
     await expect(verifier.verify({ proof: await proof(), method: 'POST', url: URL_CALLED, expectedJkt: 'someone-else' })).rejects.toMatchObject({
+      code: 'KEY_MISMATCH',
       detail: 'proof key is not the bound key',
     });
   });
@@ -86,11 +90,52 @@ describe('DpopProofVerifier (RFC 9449)', () => {
     const value = await new SignJWT({ jti: crypto.randomUUID(), htm: 'POST', htu: URL_CALLED, iat: Math.floor(clock.now() / 1000) })
       .setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: { kty: 'oct', k: 'c2VjcmV0' } } as never)
       .sign(new TextEncoder().encode('secret'));
-    await expect(verifier.verify({ proof: value, method: 'POST', url: URL_CALLED })).rejects.toMatchObject({ error: 'invalid_dpop_proof' });
+    await expect(verifier.verify({ proof: value, method: 'POST', url: URL_CALLED })).rejects.toMatchObject({ code: 'PROOF_INVALID' });
   });
 
-  it('normalises htu values', () => {
-    expect(normalizeHtu('https://A.example:443/x?y#z')).toBe('https://a.example/x');
-    expect(normalizeHtu('not a url')).toBeUndefined();
+  it('leaves no replay marker for a refused proof, so only accepted proofs cost a write', async () => {
+    const guard = new MemoryReplayGuard(() => Math.floor(clock.now() / 1000));
+    const strict = new DpopProofVerifier(guard, clock);
+    await expect(strict.verify({ proof: await proof({ htm: 'GET' }), method: 'POST', url: URL_CALLED })).rejects.toMatchObject({ code: 'PROOF_INVALID' });
+    await expect(strict.verify({ proof: await proof(), method: 'POST', url: URL_CALLED, expectedJkt: 'other' })).rejects.toMatchObject({ code: 'KEY_MISMATCH' });
+    expect(guard.entries.size).toBe(0);
+  });
+
+  it('keeps the jti marker until the proof could no longer be accepted anyway', async () => {
+    const guard = new MemoryReplayGuard(() => Math.floor(clock.now() / 1000));
+    await new DpopProofVerifier(guard, clock).verify({ proof: await proof(), method: 'POST', url: URL_CALLED });
+    const [expiresAt] = [...guard.entries.values()];
+    expect(expiresAt).toBeGreaterThanOrEqual(Math.floor(clock.now() / 1000) + 2 * 60);
+  });
+
+  describe('server nonces', () => {
+    const accepting = (accepted: string) => ({ accepts: async (nonce: unknown) => nonce === accepted });
+
+    it('asks for a nonce when the proof has none, and for a fresh one when it is not accepted', async () => {
+      const withNonces = new DpopProofVerifier(new MemoryReplayGuard(() => Math.floor(clock.now() / 1000)), clock, accepting('good'));
+      expect(withNonces.noncesRequired).toBe(true);
+      await expect(withNonces.verify({ proof: await proof(), method: 'POST', url: URL_CALLED })).rejects.toMatchObject({ code: 'NONCE_REQUIRED', detail: 'no nonce' });
+      await expect(withNonces.verify({ proof: await proof({ nonce: 'stale' }), method: 'POST', url: URL_CALLED })).rejects.toMatchObject({
+        code: 'NONCE_REQUIRED',
+        detail: 'stale or foreign nonce',
+      });
+      await expect(withNonces.verify({ proof: await proof({ nonce: 'good' }), method: 'POST', url: URL_CALLED })).resolves.toEqual({ jkt });
+    });
+  });
+
+  it.each([
+    ['https://A.example:443/x?y#z', 'https://a.example/x'],
+    ['http://127.0.0.1:8787/token', 'http://127.0.0.1:8787/token'],
+    ['https://a.example/x/../y', 'https://a.example/y'],
+    ['https://user@a.example/x', 'https://a.example/x'],
+    ['not a url', undefined],
+    ['ftp://a.example/x', undefined],
+  ])('normalises the htu %s to %s', (value, expected) => {
+    expect(normalizeHtu(value)).toBe(expected);
+  });
+
+  it('hashes the access token as RFC 9449 §4.2 says (base64url SHA-256, no padding)', async () => {
+    // The ath of the RFC's own example access token (§7.1, Figure 13).
+    expect(await accessTokenHash('Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU')).toBe('fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo');
   });
 });
