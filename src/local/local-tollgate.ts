@@ -43,6 +43,11 @@ export interface LocalTollgateOptions {
   tables?: { sessions: string; guards: string };
   clock?: Clock;
   observability?: Observability;
+  /**
+   * Environment set over everything else the services read (tests: a Secrets
+   * Manager endpoint and a signing-key secret id instead of the local file).
+   */
+  env?: Record<string, string | undefined>;
 }
 
 export interface LocalTollgate {
@@ -108,6 +113,7 @@ export async function startLocalTollgate(options: LocalTollgateOptions = {}): Pr
     [EnvNames.signingKeysFile]: keysFile,
     [EnvNames.signingKeysSecretId]: undefined,
     AWS_REGION: process.env.AWS_REGION ?? 'local',
+    ...options.env,
   };
   if (options.config) env[EnvNames.configJson] = JSON.stringify(options.config);
   else if (options.configFile) env[EnvNames.configFile] = options.configFile;
