@@ -1,34 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { SessionKind } from '../config/config';
+import { ACCESS_TOKEN_TYP, type TollgateClaims } from '../domain/access-token-claims';
 import { AccessTokenError } from '../domain/errors';
 import type { Clock } from '../domain/clock';
 import type { SigningKeySource } from '../ports/signing-keys';
 
-/** RFC 9068 §2.1: the media type of JWT access tokens, in the `typ` header. */
-export const ACCESS_TOKEN_TYP = 'at+jwt';
+export { ACCESS_TOKEN_TYP };
 
-/** Tollgate access token claims (RFC 9068 plus Tollgate's session and context claims). */
-export interface AccessTokenClaims extends JWTPayload {
-  iss: string;
-  aud: string;
-  sub: string;
-  sid: string;
-  jti: string;
-  iat: number;
-  exp: number;
-  scope: string;
-  kind: SessionKind;
-  client_id: string;
-  /** GitHub Actions context (ci sessions). */
-  gh?: Record<string, string>;
-  /** Identity provider context (user sessions): upstream session id, organisation. */
-  user?: Record<string, unknown>;
-  /** RFC 8693 §4.1: the acting party during impersonation. */
-  act?: Record<string, unknown>;
-  /** RFC 9449 §6: confirmation of the key a DPoP-bound token is bound to. */
-  cnf?: { jkt: string };
-}
+/** Tollgate access token claims (see `TollgateClaims`). */
+export type AccessTokenClaims = TollgateClaims;
 
 export interface AccessTokenInput {
   sub: string;

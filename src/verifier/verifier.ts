@@ -1,4 +1,7 @@
 import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { ACCESS_TOKEN_TYP, type TollgateClaims } from '../domain/access-token-claims';
+
+export type { TollgateClaims };
 
 /**
  * Verification of Tollgate access tokens for resource servers that do not sit
@@ -25,28 +28,6 @@ export class TollgateUnavailableError extends Error {
     super(message, options);
     this.name = 'TollgateUnavailableError';
   }
-}
-
-/** The claims of a Tollgate access token (RFC 9068 plus Tollgate's session and context claims). */
-export interface TollgateClaims extends JWTPayload {
-  iss: string;
-  aud: string;
-  /** `<trust name>:<subject>`, e.g. `clerk:user_123` or `github:repo:acme/app:ref:refs/heads/main`. */
-  sub: string;
-  sid: string;
-  jti: string;
-  iat: number;
-  exp: number;
-  /** Space-separated scopes; use `hasScope`. */
-  scope: string;
-  kind: 'user' | 'ci';
-  client_id: string;
-  /** GitHub Actions context of ci sessions. */
-  gh?: Record<string, string>;
-  /** Identity provider context of user sessions: `sid` (Clerk session), `org` `{id, role, slug}`. */
-  user?: { sid?: string; org?: { id?: string; role?: string; slug?: string } };
-  act?: { sub: string; iss?: string };
-  cnf?: { jkt: string };
 }
 
 export interface VerifierOptions {
@@ -81,7 +62,6 @@ export interface Verifier {
   verify(token: string | null | undefined): Promise<TollgateClaims>;
 }
 
-const ACCESS_TOKEN_TYP = 'at+jwt';
 
 /** True when the claims hold every given scope. */
 export function hasScope(claims: Pick<TollgateClaims, 'scope'>, ...scopes: string[]): boolean {
