@@ -257,6 +257,13 @@ async function main(): Promise<number> {
       children.push(cold);
       const warmToken = await accessTokenFrom(warm.ready.baseUrl, issuer);
       const coldToken = await accessTokenFrom(cold.ready.baseUrl, issuer);
+      // The full run adds a what-if: the warm server without the rate limiter's store write (never a configuration).
+      let noLimit: Child<TollgateServerReady> | undefined;
+      if (plan.mode === 'full') {
+        noLimit = await startChild<TollgateServerReady>(scripts['tollgate-server'], { ...serverEnv(5), BENCH_RATE_LIMITER: 'off' });
+        children.push(noLimit);
+      }
+      const noLimitToken = noLimit ? await accessTokenFrom(noLimit.ready.baseUrl, issuer) : undefined;
       const minimal = await startChild<{ url: string }>(scripts['minimal-proxy'], {
         BENCH_JWKS_URL: `${warm.ready.baseUrl}/.well-known/jwks.json`,
         BENCH_ISSUER: warm.ready.baseUrl,
@@ -271,6 +278,7 @@ async function main(): Promise<number> {
         { name: 'minimal', url: `${minimal.ready.url}${PROXY_PATH}`, headers: { authorization: `Bearer ${warmToken}` } },
         { name: 'tollgate-warm', url: `${warm.ready.baseUrl}${PROXY_PATH}`, headers: { authorization: `Bearer ${warmToken}` } },
         { name: 'tollgate-cold', url: `${cold.ready.baseUrl}${PROXY_PATH}`, headers: { authorization: `Bearer ${coldToken}` } },
+        ...(noLimit ? [{ name: 'tollgate-warm-no-rate-limit-write', url: `${noLimit.ready.baseUrl}${PROXY_PATH}`, headers: { authorization: `Bearer ${noLimitToken}` } }] : []),
       ];
       const probe = await fetch(targets[2]!.url, { headers: targets[2]!.headers });
       const proxyUnavailable = probe.status === 404 ? 'the local server does not serve /proxy (issue 3 not landed)' : undefined;
@@ -441,7 +449,13 @@ function buildRows(results: {
   const s2 = '2. Proxy over HTTP (autocannon; a upstream direct, b minimal jose+forward proxy, c Tollgate cache warm, d cache off)';
   if (results.proxy.status === 'ok') {
     const p = results.proxy.figures;
-    const labels: Record<string, string> = { direct: 'a direct', minimal: 'b minimal proxy', 'tollgate-warm': 'c Tollgate warm', 'tollgate-cold': 'd Tollgate cache off' };
+    const labels: Record<string, string> = {
+      direct: 'a direct',
+      minimal: 'b minimal proxy',
+      'tollgate-warm': 'c Tollgate warm',
+      'tollgate-cold': 'd Tollgate cache off',
+      'tollgate-warm-no-rate-limit-write': 'what-if: c without the rate-limit write',
+    };
     for (const [connections, perTarget] of Object.entries(p.byConcurrency)) {
       for (const [name, figures] of Object.entries(perTarget)) {
         rows.push(spreadRow(s2, `c=${connections} ${labels[name] ?? name} req/s`, figures.rps, 'req/s'));
@@ -455,6 +469,8 @@ function buildRows(results: {
       rows.push(spreadRow(s2, `c=${connections} added p50, cache off (d − a)`, p.addedP50Cold[connections]!, 'ms'));
       rows.push(spreadRow(s2, `c=${connections} throughput warm ÷ minimal (c ÷ b)`, p.throughputRatioWarm[connections]!, 'x', '≥ 0.70×', (median) => median >= 0.7));
       rows.push(spreadRow(s2, `c=${connections} throughput cache off ÷ minimal (d ÷ b)`, p.throughputRatioCold[connections]!, 'x'));
+      if (p.addedP50WhatIf?.[connections]) rows.push(spreadRow(s2, `c=${connections} what-if: added p50 without the rate-limit write`, p.addedP50WhatIf[connections]!, 'ms'));
+      if (p.throughputRatioWhatIf?.[connections]) rows.push(spreadRow(s2, `c=${connections} what-if: throughput without it ÷ minimal`, p.throughputRatioWhatIf[connections]!, 'x'));
     }
     if (p.storeWriteP50) rows.push(spreadRow(s2, 'local store: the rate limiter\'s UpdateItem from another process, p50 (c=1)', p.storeWriteP50, 'ms'));
 

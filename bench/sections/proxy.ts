@@ -2,6 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { assertHealthy, runLoad, type LoadResult } from '../load';
 import { differenceOf, percentile, ratioOf, spread, type Spread } from '../stats';
 
+/** The optional what-if target's name (see bench/servers/tollgate-server.ts). */
+const WHAT_IF = 'tollgate-warm-no-rate-limit-write';
+
 export interface ProxyTarget {
   /** `direct`, `minimal`, `tollgate-warm`, `tollgate-cold`. */
   name: string;
@@ -30,6 +33,9 @@ export interface ProxyFigures {
    * same rounds: the part of Tollgate's added latency that is the store's.
    */
   storeWriteP50?: Spread;
+  /** The what-if target (warm, without the rate limiter's store write), when it ran. */
+  addedP50WhatIf?: Record<string, Spread>;
+  throughputRatioWhatIf?: Record<string, Spread>;
 }
 
 /** Median latency of `fn` called one at a time, bounded in count and time. */
@@ -93,5 +99,11 @@ export async function benchProxy(
     addedP50Cold: per((figures) => differenceOf(figures['tollgate-cold']!.p50, figures.direct!.p50)),
     throughputRatioWarm: per((figures) => ratioOf(figures['tollgate-warm']!.rps, figures.minimal!.rps)),
     throughputRatioCold: per((figures) => ratioOf(figures['tollgate-cold']!.rps, figures.minimal!.rps)),
+    ...(targets.some((target) => target.name === WHAT_IF)
+      ? {
+          addedP50WhatIf: per((figures) => differenceOf(figures[WHAT_IF]!.p50, figures.direct!.p50)),
+          throughputRatioWhatIf: per((figures) => ratioOf(figures[WHAT_IF]!.rps, figures.minimal!.rps)),
+        }
+      : {}),
   };
 }
