@@ -17,6 +17,8 @@ import { HttpUpstream } from '../proxy/http-upstream';
 import { ProxyService } from '../proxy/proxy-service';
 import { MAX_UPSTREAM_BODY_BYTES } from '../proxy/response-limits';
 import { createUpstreamCredential } from '../proxy/upstream-credentials';
+import { DpopProofVerifier } from '../dpop/dpop-proof';
+import { DpopNonces } from '../dpop/dpop-nonces';
 
 /** Everything the services need from outside: adapters for the ports, the clock, fetch. */
 export interface ServiceDeps {
@@ -50,6 +52,10 @@ export interface Services {
   sessions: SessionStore;
   replay: ReplayGuard;
   rateLimiter: RateLimiter;
+  /** RFC 9449 proof checks for `/token` and the proxy (jti markers in the replay guard). */
+  dpop: DpopProofVerifier;
+  /** Server nonces, when `dpop.nonce` is on. */
+  dpopNonces?: DpopNonces;
   /** The bearer-validated proxy; absent when the config has no `proxy`. */
   proxy?: ProxyService;
 }
@@ -71,6 +77,8 @@ export function createServices(deps: ServiceDeps): Services {
     config.proxy?.sessionCacheSeconds ?? 5,
     new Set(config.trust.map((trust) => trust.name)),
   );
+  const dpopNonces = config.dpop.nonce ? new DpopNonces(deps.signingKeys, clock, issuer, config.dpop.nonceLifetimeSeconds) : undefined;
+  const dpop = new DpopProofVerifier(deps.replay, clock, dpopNonces);
   return {
     config,
     issuer,
@@ -85,6 +93,8 @@ export function createServices(deps: ServiceDeps): Services {
       replay: deps.replay,
       telemetry: deps.telemetry,
       clock,
+      dpop,
+      dpopNonces,
     }),
     gate,
     introspection: new IntrospectionService(gate, clock, issuer, config.audience),
@@ -93,16 +103,27 @@ export function createServices(deps: ServiceDeps): Services {
     sessions: deps.sessions,
     replay: deps.replay,
     rateLimiter: deps.rateLimiter,
-    proxy: config.proxy ? createProxyService(config.proxy, gate, deps, clock) : undefined,
+    dpop,
+    dpopNonces,
+    proxy: config.proxy ? createProxyService(config.proxy, gate, deps, clock, dpop, dpopNonces) : undefined,
   };
 }
 
-function createProxyService(proxy: NonNullable<TollgateConfig['proxy']>, gate: SessionGate, deps: ServiceDeps, clock: Clock): ProxyService {
+function createProxyService(
+  proxy: NonNullable<TollgateConfig['proxy']>,
+  gate: SessionGate,
+  deps: ServiceDeps,
+  clock: Clock,
+  dpop: DpopProofVerifier,
+  dpopNonces: DpopNonces | undefined,
+): ProxyService {
   if (proxy.upstreamAuth && !deps.secrets) throw new Error('proxy.upstreamAuth needs a secret resolver');
   return new ProxyService({
     config: proxy,
     requestsPerMinute: deps.config.rateLimit.requestsPerMinute,
     gate,
+    dpop,
+    dpopNonces,
     limiter: deps.rateLimiter,
     upstream: new HttpUpstream(),
     credential: createUpstreamCredential(proxy.upstreamAuth, {

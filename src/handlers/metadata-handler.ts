@@ -2,6 +2,7 @@ import type { Services } from '../app/services';
 import { GrantTypes } from './token-handler';
 import { httpHandler, type Observability } from '../http/middleware';
 import { json, publicJson } from '../http/responses';
+import { DPOP_ALGORITHMS } from '../dpop/dpop-proof';
 
 /** How long clients and verifiers may cache the JWKS and metadata. Rotation keeps old keys far longer. */
 export const JWKS_MAX_AGE_SECONDS = 300;
@@ -28,6 +29,8 @@ export function authorizationServerMetadata(services: Services): Record<string, 
     introspection_endpoint_auth_methods_supported: ['none'],
     revocation_endpoint_auth_methods_supported: ['none'],
     scopes_supported: [...scopes].sort(),
+    // RFC 9449 §5.1: DPoP is accepted at /token and the proxy with these proof algorithms.
+    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Services } from '../app/services';
 import type { HttpEvent, HttpResult } from '../http/api-event';
-import { bodyBytes, sourceIp } from '../http/api-event';
+import { bodyBytes, calledUrl, sourceIp } from '../http/api-event';
 import { httpHandler, type Observability } from '../http/middleware';
 import type { StatusClass } from '../ports/telemetry';
 import { CorsPolicy } from '../proxy/cors-policy';
@@ -48,6 +48,7 @@ function toProxyRequest(event: HttpEvent, headers: HeaderPair[]): ProxyRequest {
     body: bodyBytes(event),
     sourceIp: ip === 'unknown' ? undefined : ip,
     proto: proto === 'http' ? 'http' : 'https',
+    url: calledUrl(event),
   };
 }
 
@@ -134,7 +135,7 @@ export function createProxyHandler(services: Services, observability: Observabil
     } catch (error) {
       code = proxyErrorCode(error);
       detail = proxyErrorDetail(error);
-      const refused = proxyErrorResponse(error, observability.logger);
+      const refused = proxyErrorResponse(error, observability.logger, trace.scheme);
       result = toHttpResult(refused.statusCode, cors.decorate(resultPairs(refused), origin), Buffer.from(refused.body));
       services.telemetry.emit({ type: 'ProxyRejected', code });
     }

@@ -1,11 +1,12 @@
 import { OAuthError, RateLimitedError } from '../domain/errors';
 import { parseScope } from '../domain/scope';
 import type { Services } from '../app/services';
-import { sourceIp, type HttpEvent, type HttpResult } from '../http/api-event';
+import { calledUrl, headerValues, sourceIp, type HttpEvent, type HttpResult } from '../http/api-event';
 import { readParameters, required } from '../http/form';
 import { httpHandler, type Observability } from '../http/middleware';
 import { json } from '../http/responses';
 import { MAX_TOKEN_LENGTH } from '../services/subject-token-verifier';
+import type { DpopPresentation } from '../services/token-service';
 
 export const GrantTypes = {
   tokenExchange: 'urn:ietf:params:oauth:grant-type:token-exchange',
@@ -40,6 +41,23 @@ function scopeParameter(parameters: Map<string, string>): string[] | undefined {
 }
 
 /**
+ * The request's DPoP header and the URL it was sent to (RFC 9449 §4.3: the
+ * `htu` is checked against the URL as API Gateway saw it). More than one
+ * DPoP header is an invalid proof (§4.3 item 1).
+ */
+function dpopPresentation(event: HttpEvent): DpopPresentation | undefined {
+  const values = headerValues(event, 'dpop');
+  if (values.length === 0) return undefined;
+  if (values.length > 1) throw new OAuthError('invalid_dpop_proof', 'the DPoP proof is not valid', { reason: 'dpop', detail: 'several DPoP headers' });
+  return { proof: values[0]!.trim(), url: calledUrl(event) ?? '' };
+}
+
+/** RFC 9449 §8.2: with server nonces on, every answer to a DPoP request carries a current nonce. */
+async function withNonce(services: Services, dpop: DpopPresentation | undefined, body: unknown): Promise<HttpResult> {
+  return json(200, body, dpop && services.dpopNonces ? { 'DPoP-Nonce': await services.dpopNonces.current() } : {});
+}
+
+/**
  * The `/token` per-source-IP limit, before the body is even read. The address
  * is API Gateway's `requestContext.identity.sourceIp`, never `X-Forwarded-For`
  * (which the client writes). The per-subject limit runs after the subject
@@ -63,6 +81,7 @@ export function createTokenHandler(services: Services, observability: Observabil
       const parameters = readParameters(event);
       const grantType = required(parameters, 'grant_type');
       const clientId = parameters.get('client_id');
+      const dpop = dpopPresentation(event);
       if (grantType === GrantTypes.tokenExchange && options.grants !== 'refresh') {
         if (parameters.has('actor_token')) throw new OAuthError('invalid_request', 'actor_token is not supported');
         // RFC 8707 resource indicators: Tollgate issues for its one audience only; say so rather than ignore it.
@@ -78,8 +97,9 @@ export function createTokenHandler(services: Services, observability: Observabil
           scope: scopeParameter(parameters),
           audience: audience === undefined ? undefined : audience.split(' ').filter(Boolean),
           clientId,
+          dpop,
         });
-        return json(200, body);
+        return withNonce(services, dpop, body);
       }
       if (grantType === GrantTypes.refreshToken) {
         if (options.grants === 'exchange') {
@@ -90,8 +110,9 @@ export function createTokenHandler(services: Services, observability: Observabil
           refreshToken: tokenParameter(parameters, 'refresh_token'),
           scope: scopeParameter(parameters),
           clientId,
+          dpop,
         });
-        return json(200, body);
+        return withNonce(services, dpop, body);
       }
       throw new OAuthError('unsupported_grant_type', 'grant_type is not supported');
     } catch (error) {

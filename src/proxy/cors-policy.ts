@@ -5,8 +5,8 @@ import { ProxyError } from './proxy-error';
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 /** RFC 9110 §5.6.2 token: what a header name in `Access-Control-Request-Headers` may be. */
 const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
-/** Tollgate's own headers a browser script needs to read on errors. */
-const EXPOSED = ['WWW-Authenticate', 'Retry-After'];
+/** Tollgate's own headers a browser script needs to read (on errors, and RFC 9449 §9 nonces on any answer). */
+const EXPOSED = ['WWW-Authenticate', 'Retry-After', 'DPoP-Nonce'];
 
 export type CorsAnswer = { status: 204; headers: HeaderPair[] };
 

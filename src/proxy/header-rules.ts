@@ -10,9 +10,12 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transf
  * comes from `upstreamUrl`), the length and `Expect` (recomputed for the
  * buffered body), and every header a client could use to lie about where the
  * request came from (Tollgate sets `X-Forwarded-For`/`-Proto` itself).
+ * `DPoP` proofs go with the credentials: they are Tollgate's to check.
  */
 const NEVER_FORWARDED = new Set([
   'authorization',
+  // RFC 9449: the DPoP proof is for Tollgate, like the token it accompanies.
+  'dpop',
   'cookie',
   'host',
   'content-length',
@@ -32,9 +35,10 @@ export const IDENTITY_HEADER_PREFIX = 'x-tollgate-';
 /**
  * Response headers never returned: hop-by-hop ones, the length (recomputed),
  * `Set-Cookie` (the upstream's session cookies would land on Tollgate's
- * origin), and `Access-Control-*` (Tollgate alone answers CORS, see `CorsPolicy`).
+ * origin), `DPoP-Nonce` (Tollgate alone speaks DPoP to the client) and
+ * `Access-Control-*` (Tollgate alone answers CORS, see `CorsPolicy`).
  */
-const NEVER_RETURNED = new Set(['content-length', 'set-cookie', 'set-cookie2']);
+const NEVER_RETURNED = new Set(['content-length', 'set-cookie', 'set-cookie2', 'dpop-nonce']);
 
 /** The names a `Connection` header lists (RFC 9110 §7.6.1: those are hop-by-hop too). */
 function connectionTokens(headers: readonly HeaderPair[]): Set<string> {

@@ -2,6 +2,10 @@ import { AccessTokenError, RateLimitedError, UnavailableError } from '../domain/
 import type { HttpResult } from '../http/api-event';
 import { describeCause, errorResponse, type ErrorLogger } from '../http/errors';
 import { json } from '../http/responses';
+import { DPOP_ALGORITHMS } from '../dpop/dpop-proof';
+
+/** How the client presented its access token: `Authorization: Bearer` (RFC 6750) or `Authorization: DPoP` (RFC 9449 §7.1). */
+export type AuthScheme = 'Bearer' | 'DPoP';
 
 /** Every code the proxy answers with: the `code` member of its error bodies and the `ProxyRejected` dimension. */
 export type ProxyErrorCode =
@@ -11,6 +15,8 @@ export type ProxyErrorCode =
   | 'TOKEN_INVALID'
   | 'TOKEN_EXPIRED'
   | 'SESSION_ENDED'
+  | 'DPOP_PROOF_INVALID'
+  | 'DPOP_NONCE_REQUIRED'
   | 'INSUFFICIENT_SCOPE'
   | 'ROUTE_NOT_ALLOWED'
   | 'ORIGIN_NOT_ALLOWED'
@@ -46,6 +52,9 @@ export const PROXY_ERRORS: Record<ShapedCode, Shape> = {
   TOKEN_INVALID: { status: 401, error: 'invalid_token', description: 'the access token is not valid' },
   TOKEN_EXPIRED: { status: 401, error: 'invalid_token', description: 'the access token has expired' },
   SESSION_ENDED: { status: 401, error: 'invalid_token', description: 'the session has ended' },
+  // RFC 9449 §7.1 and §9: the DPoP errors of a protected resource.
+  DPOP_PROOF_INVALID: { status: 401, error: 'invalid_dpop_proof', description: 'the DPoP proof is not valid' },
+  DPOP_NONCE_REQUIRED: { status: 401, error: 'use_dpop_nonce', description: 'the DPoP proof must carry the nonce of the DPoP-Nonce header' },
   INSUFFICIENT_SCOPE: { status: 403, error: 'insufficient_scope', description: 'the access token lacks a scope this route requires' },
   ROUTE_NOT_ALLOWED: { status: 403, error: 'route_not_allowed', description: 'no proxy route allows this request' },
   ORIGIN_NOT_ALLOWED: { status: 403, error: 'origin_not_allowed', description: 'this origin may not call the proxy' },
@@ -65,19 +74,37 @@ export class ProxyError extends Error {
   readonly retryAfterSeconds?: number;
   /** For INSUFFICIENT_SCOPE: the scopes the matched rule requires (RFC 6750 §3 `scope` attribute). */
   readonly requiredScopes?: readonly string[];
+  /** The challenge's scheme when it is not the one the client used (a DPoP-bound token sent as Bearer is told to use DPoP). */
+  readonly scheme?: AuthScheme;
+  /** For DPOP_NONCE_REQUIRED: the nonce to use (RFC 9449 §9 `DPoP-Nonce`). */
+  readonly dpopNonce?: string;
 
-  constructor(code: ShapedCode, options: { detail?: string; retryAfterSeconds?: number; requiredScopes?: readonly string[]; cause?: unknown } = {}) {
+  constructor(
+    code: ShapedCode,
+    options: { detail?: string; retryAfterSeconds?: number; requiredScopes?: readonly string[]; scheme?: AuthScheme; dpopNonce?: string; cause?: unknown } = {},
+  ) {
     super(code, { cause: options.cause });
     this.name = 'ProxyError';
     this.code = code;
     this.detail = options.detail;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.requiredScopes = options.requiredScopes;
+    this.scheme = options.scheme;
+    this.dpopNonce = options.dpopNonce;
   }
 }
 
-/** RFC 6750 §3 challenges, exactly as the proxy's error table prints them. */
-function challenge(error: ProxyError): Record<string, string> {
+/** RFC 9449 §7.1: a DPoP challenge names the proof algorithms accepted. */
+const DPOP_ALGS = `algs="${DPOP_ALGORITHMS.join(' ')}"`;
+
+/**
+ * RFC 6750 §3 challenges, or RFC 9449 §7.1 `DPoP` ones when the token was
+ * presented with the DPoP scheme (or must be), exactly as the proxy's error
+ * table prints them.
+ */
+function challenge(error: ProxyError, presented: AuthScheme | undefined): Record<string, string> {
+  const scheme = error.scheme ?? presented ?? 'Bearer';
+  const attributes = (text: string) => ({ 'WWW-Authenticate': scheme === 'DPoP' ? `DPoP ${text}, ${DPOP_ALGS}` : `Bearer ${text}` });
   switch (error.code) {
     case 'AUTH_REQUIRED':
       // §3.1: a request without credentials gets no error attribute.
@@ -85,9 +112,13 @@ function challenge(error: ProxyError): Record<string, string> {
     case 'TOKEN_INVALID':
     case 'TOKEN_EXPIRED':
     case 'SESSION_ENDED':
-      return { 'WWW-Authenticate': 'Bearer error="invalid_token"' };
+      return attributes('error="invalid_token"');
     case 'INSUFFICIENT_SCOPE':
-      return { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${(error.requiredScopes ?? []).join(' ')}"` };
+      return attributes(`error="insufficient_scope", scope="${(error.requiredScopes ?? []).join(' ')}"`);
+    case 'DPOP_PROOF_INVALID':
+      return { 'WWW-Authenticate': `DPoP error="invalid_dpop_proof", ${DPOP_ALGS}` };
+    case 'DPOP_NONCE_REQUIRED':
+      return { 'WWW-Authenticate': `DPoP error="use_dpop_nonce", ${DPOP_ALGS}`, ...(error.dpopNonce ? { 'DPoP-Nonce': error.dpopNonce } : {}) };
     default:
       return {};
   }
@@ -118,20 +149,21 @@ export function proxyErrorDetail(error: unknown): string | undefined {
 
 /**
  * The proxy's error boundary: `{ error, error_description, code }` with
- * `Cache-Control: no-store` and, for bearer failures, the RFC 6750 challenge.
- * A failed dependency is 503 `temporarily_unavailable` with `Retry-After`.
- * Anything else is a programmer error: the shared boundary answers a bare 500.
- * Logs nothing for expected refusals (the request's one log line carries the
- * code and detail).
+ * `Cache-Control: no-store` and, for token failures, the RFC 6750 challenge
+ * (RFC 9449 `DPoP` challenge when `scheme` — how the token was presented —
+ * was DPoP). A failed dependency is 503 `temporarily_unavailable` with
+ * `Retry-After`. Anything else is a programmer error: the shared boundary
+ * answers a bare 500. Logs nothing for expected refusals (the request's one
+ * log line carries the code and detail).
  */
-export function proxyErrorResponse(error: unknown, log: ErrorLogger): HttpResult {
+export function proxyErrorResponse(error: unknown, log: ErrorLogger, scheme?: AuthScheme): HttpResult {
   const mapped = toProxyError(error);
   if (mapped instanceof ProxyError) {
     const shape = PROXY_ERRORS[mapped.code];
     return json(
       shape.status,
       { error: shape.error, error_description: shape.description, code: mapped.code },
-      { ...challenge(mapped), ...(mapped.retryAfterSeconds ? { 'Retry-After': String(mapped.retryAfterSeconds) } : {}) },
+      { ...challenge(mapped, scheme), ...(mapped.retryAfterSeconds ? { 'Retry-After': String(mapped.retryAfterSeconds) } : {}) },
     );
   }
   if (mapped instanceof UnavailableError) {

@@ -9,7 +9,9 @@ import { MAX_TOKEN_LENGTH } from '../services/subject-token-verifier';
 import { forwardableRequestHeaders, headerSafe, returnableResponseHeaders, type HeaderPair } from './header-rules';
 import { UpstreamError, type UpstreamResponse, type UpstreamTransport } from './http-upstream';
 import { canonicalProxyPath } from './path-hygiene';
-import { ProxyError } from './proxy-error';
+import { DpopError, type DpopProofVerifier } from '../dpop/dpop-proof';
+import type { DpopNonces } from '../dpop/dpop-nonces';
+import { ProxyError, type AuthScheme } from './proxy-error';
 import { matchRoute, NO_ROUTE } from './route-rules';
 import type { AppliedCredential, UpstreamCredential } from './upstream-credentials';
 
@@ -27,6 +29,8 @@ export interface ProxyRequest {
   sourceIp?: string;
   /** The scheme the client used to reach API Gateway. */
   proto: 'http' | 'https';
+  /** The URL the client called, without query, as API Gateway saw it: what a DPoP proof's `htu` must name. */
+  url?: string;
 }
 
 export interface ProxyResponse {
@@ -45,6 +49,8 @@ export interface ProxyTrace {
   upstreamLatencyMs?: number;
   /** True when an upstream 401 made Tollgate refresh its credential and send again. */
   retried?: boolean;
+  /** How the access token was presented, once the Authorization header is read (it decides the error's challenge). */
+  scheme?: AuthScheme;
 }
 
 export interface ProxyServiceDeps {
@@ -52,6 +58,10 @@ export interface ProxyServiceDeps {
   /** Proxied requests per subject and minute (`rateLimit.requestsPerMinute`). */
   requestsPerMinute: number;
   gate: SessionGate;
+  /** RFC 9449 proof checks for `Authorization: DPoP` requests. */
+  dpop: DpopProofVerifier;
+  /** Server nonces, when `dpop.nonce` is on. */
+  dpopNonces?: DpopNonces;
   limiter: RateLimiter;
   upstream: UpstreamTransport;
   credential?: UpstreamCredential;
@@ -63,19 +73,31 @@ export interface ProxyServiceDeps {
 /** RFC 6750 §2.1 `b64token`. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
-/** The bearer token of a request, or the proxy's error for its absence or shape (RFC 6750 §2.1, §3.1). */
-export function bearerToken(headers: readonly HeaderPair[]): string {
+/** An access token as the request presented it. */
+export interface PresentedToken {
+  scheme: AuthScheme;
+  token: string;
+}
+
+/**
+ * The access token of a request and how it was presented: `Bearer` (RFC 6750
+ * §2.1) or `DPoP` (RFC 9449 §7.1, the same token68 syntax); or the proxy's
+ * error for its absence or shape (RFC 6750 §3.1).
+ */
+export function presentedToken(headers: readonly HeaderPair[]): PresentedToken {
   const values = headers.filter(([name]) => name === 'authorization').map(([, value]) => value);
   if (values.length === 0) throw new ProxyError('AUTH_REQUIRED', { detail: 'no Authorization header' });
   if (values.length > 1) throw new ProxyError('TOKEN_INVALID', { detail: 'several Authorization headers' });
   const match = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)(?: +(.*))?$/.exec(values[0]!.trim());
-  // RFC 9110 §11.1: the scheme is case-insensitive; another scheme means no bearer token was presented.
-  if (!match || match[1]!.toLowerCase() !== 'bearer') throw new ProxyError('AUTH_REQUIRED', { detail: 'not the Bearer scheme' });
+  // RFC 9110 §11.1: the scheme is case-insensitive; another scheme means no access token was presented.
+  const scheme = match?.[1]!.toLowerCase();
+  if (!match || (scheme !== 'bearer' && scheme !== 'dpop')) throw new ProxyError('AUTH_REQUIRED', { detail: 'neither the Bearer nor the DPoP scheme' });
+  const presented: AuthScheme = scheme === 'dpop' ? 'DPoP' : 'Bearer';
   const token = (match[2] ?? '').trim();
   if (token === '' || token.length > MAX_TOKEN_LENGTH || !B64TOKEN.test(token)) {
-    throw new ProxyError('TOKEN_INVALID', { detail: 'malformed bearer token' });
+    throw new ProxyError('TOKEN_INVALID', { detail: `malformed ${presented} token`, scheme: presented });
   }
-  return token;
+  return { scheme: presented, token };
 }
 
 /** Query parameters re-encoded per RFC 3986 (`%20`, never `+`), in the order API Gateway gave them. */
@@ -85,7 +107,8 @@ export function encodeQuery(query: readonly [string, string][]): string {
 
 /**
  * The bearer-validated proxy, step by step as issue 3 orders them: path
- * hygiene, the access token and its session (`SessionGate`, read-only), the
+ * hygiene, the access token and its session (`SessionGate`, read-only) and,
+ * for a DPoP-bound token, its proof (RFC 9449; writes one `jti` marker), the
  * first matching route rule and its scopes, the per-subject rate limit, then
  * the forward with header hygiene, identity headers and the upstream
  * credential (one refresh-and-retry after an upstream 401 when the
@@ -106,7 +129,7 @@ export class ProxyService {
     const { config, telemetry } = this.deps;
     trace.route = NO_ROUTE;
     const path = canonicalProxyPath(request.rawPath);
-    const claims = await this.authenticate(request.headers, trace);
+    const claims = await this.authenticate(request, trace);
 
     const matched = matchRoute(config.routes, request.method, path);
     if (!matched) throw new ProxyError('ROUTE_NOT_ALLOWED', { detail: `no rule for ${request.method.toUpperCase()}` });
@@ -142,11 +165,22 @@ export class ProxyService {
       trace.retried = true;
       ({ response } = await this.forward(request, url, headers, signal, trace));
     }
-    return { status: response.status, headers: returnableResponseHeaders(response.headers), body: response.body };
+    const returned = returnableResponseHeaders(response.headers);
+    // RFC 9449 §9: with server nonces on, every answer to a DPoP request carries a current nonce.
+    if (trace.scheme === 'DPoP' && this.deps.dpopNonces) returned.push(['DPoP-Nonce', await this.deps.dpopNonces.current()]);
+    return { status: response.status, headers: returned, body: response.body };
   }
 
-  private async authenticate(headers: readonly HeaderPair[], trace: ProxyTrace): Promise<AccessTokenClaims> {
-    const token = bearerToken(headers);
+  /**
+   * The token and its session (`SessionGate`), and for a DPoP-bound token
+   * its proof (RFC 9449 §7.1): `htm` the request's method, `htu` the URL the
+   * client called, `ath` the token's hash, signed by the token's `cnf.jkt`
+   * key, `jti` unused. A bound token presented as Bearer, and an unbound one
+   * presented as DPoP, are refused (§7.2).
+   */
+  private async authenticate(request: ProxyRequest, trace: ProxyTrace): Promise<AccessTokenClaims> {
+    const { scheme, token } = presentedToken(request.headers);
+    trace.scheme = scheme;
     let claims: AccessTokenClaims;
     try {
       ({ claims } = await this.deps.gate.check(token));
@@ -156,8 +190,24 @@ export class ProxyService {
     }
     trace.sub = claims.sub;
     trace.sid = claims.sid;
-    // RFC 9449 §7.2: a DPoP-bound token presented as a plain bearer token is refused.
-    if (claims.cnf) throw new ProxyError('TOKEN_INVALID', { detail: 'DPoP-bound token presented as Bearer' });
+    const jkt = claims.cnf?.jkt;
+    if (scheme === 'Bearer') {
+      if (jkt !== undefined) throw new ProxyError('TOKEN_INVALID', { detail: 'DPoP-bound token presented as Bearer', scheme: 'DPoP' });
+      return claims;
+    }
+    if (typeof jkt !== 'string') throw new ProxyError('TOKEN_INVALID', { detail: 'unbound token presented as DPoP' });
+    const proofs = request.headers.filter(([name]) => name === 'dpop');
+    if (proofs.length !== 1) throw new ProxyError('DPOP_PROOF_INVALID', { detail: proofs.length === 0 ? 'no DPoP header' : 'several DPoP headers' });
+    try {
+      await this.deps.dpop.verify({ proof: proofs[0]![1].trim(), method: request.method, url: request.url ?? '', accessToken: token, expectedJkt: jkt });
+    } catch (error) {
+      if (!(error instanceof DpopError)) throw error;
+      if (error.code === 'KEY_MISMATCH') throw new ProxyError('TOKEN_INVALID', { detail: error.detail });
+      if (error.code === 'NONCE_REQUIRED' && this.deps.dpopNonces) {
+        throw new ProxyError('DPOP_NONCE_REQUIRED', { detail: error.detail, dpopNonce: await this.deps.dpopNonces.current() });
+      }
+      throw new ProxyError('DPOP_PROOF_INVALID', { detail: error.detail });
+    }
     return claims;
   }
 

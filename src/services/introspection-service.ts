@@ -27,6 +27,7 @@ export class IntrospectionService {
     if (looksLikeRefreshToken(token)) return this.introspectRefreshToken(token, onInactive);
     try {
       const { claims } = await this.gate.check(token);
+      // RFC 9449 §6.2: a bound token's `cnf.jkt` (among its claims) and `token_type: "DPoP"`.
       return { active: true, ...claims, token_type: claims.cnf ? 'DPoP' : 'Bearer' };
     } catch (error) {
       if (error instanceof AccessTokenError) {
@@ -63,6 +64,8 @@ export class IntrospectionService {
       iat: session.rotatedAt ?? session.sidCreatedAt,
       exp: Math.min(session.idleExpiry, session.sidExpiry),
       ...session.context,
+      // RFC 9449 §6.2: the key a bound session's refresh token is bound to.
+      ...(session.jkt ? { cnf: { jkt: session.jkt } } : {}),
     };
   }
 }

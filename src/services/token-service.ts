@@ -16,6 +16,8 @@ import { clerkWebhookTrustNames } from '../webhooks/webhook-trusts';
 import type { ReplayGuard } from '../ports/replay-guard';
 import type { SessionStore } from '../ports/session-store';
 import type { Telemetry } from '../ports/telemetry';
+import { DpopError, type DpopProofVerifier } from '../dpop/dpop-proof';
+import type { DpopNonces } from '../dpop/dpop-nonces';
 import type { AccessTokens } from './access-tokens';
 import type { SubjectTokenVerifier } from './subject-token-verifier';
 import { sessionContext } from './session-context';
@@ -27,24 +29,32 @@ export const TokenTypes = {
   accessToken: 'urn:ietf:params:oauth:token-type:access_token',
 } as const;
 
+/** A request's DPoP header (RFC 9449 §4), with the URL the client called (the proof's `htu`; the method is always POST here). */
+export interface DpopPresentation {
+  proof: string;
+  url: string;
+}
+
 export interface ExchangeRequest {
   subjectToken: string;
   subjectTokenType: string;
   scope?: string[];
   audience?: string[];
   clientId?: string;
+  dpop?: DpopPresentation;
 }
 
 export interface RefreshRequest {
   refreshToken: string;
   scope?: string[];
   clientId?: string;
+  dpop?: DpopPresentation;
 }
 
-/** The RFC 6749 §5.1 / RFC 8693 §2.2.1 success body. */
+/** The RFC 6749 §5.1 / RFC 8693 §2.2.1 success body; `DPoP` for key-bound tokens (RFC 9449 §5). */
 export interface TokenResponse {
   access_token: string;
-  token_type: 'Bearer';
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   refresh_token: string;
   scope: string;
@@ -59,12 +69,21 @@ export interface TokenServiceDeps {
   replay: ReplayGuard;
   telemetry: Telemetry;
   clock: Clock;
+  /** RFC 9449 proof checks (with server nonces when `dpop.nonce` is on). */
+  dpop: DpopProofVerifier;
+  /** Present when `dpop.nonce` is on: the nonce a `use_dpop_nonce` refusal carries. */
+  dpopNonces?: DpopNonces;
 }
 
 /**
  * Token exchange (RFC 8693) and refresh (RFC 6749 §6) with rotating refresh
  * tokens (RFC 9700 §4.14). Sessions are the unit of revocation: every access
  * and refresh token names its `sid`.
+ *
+ * DPoP (RFC 9449 §5): an exchange with a valid proof binds the session to
+ * the proof's key (`session.jkt`); its access tokens carry `cnf.jkt` and its
+ * refresh tokens are refreshed only with a proof by that key. A session is
+ * bound at exchange or never (docs/dpop.md).
  */
 export class TokenService {
   /** Trust entries an identity provider's webhook governs: their exchanges and refreshes check its markers. */
@@ -102,6 +121,9 @@ export class TokenService {
         detail: 'a webhook ended its upstream session or deleted its user',
       });
     }
+    // Before the single-use marker: a refused proof must not spend the subject token.
+    if (!request.dpop && trust.dpop?.required) throw dpopRequired(`trust ${trust.name} requires DPoP`);
+    const jkt = request.dpop ? await this.proofKey(request.dpop) : undefined;
 
     const now = epochSeconds(this.deps.clock);
     let replayKey: string | undefined;
@@ -135,6 +157,7 @@ export class TokenService {
       context: sessionContext(trust.kind, claims),
       // An index key may not be an empty string in DynamoDB: an empty `sid` is no upstream session.
       upstreamSid,
+      jkt,
       ttl: sidExpiry + SESSION_RETENTION_SECONDS,
     };
     let access: Awaited<ReturnType<AccessTokens['issue']>>;
@@ -148,6 +171,7 @@ export class TokenService {
         clientId: clientIdFor(session, trust),
         context: session.context,
         notAfter: sidExpiry,
+        jkt,
       });
       await this.deps.sessions.create(session);
     } catch (error) {
@@ -159,7 +183,7 @@ export class TokenService {
     return {
       access_token: access.token,
       issued_token_type: TokenTypes.accessToken,
-      token_type: 'Bearer',
+      token_type: jkt ? 'DPoP' : 'Bearer',
       expires_in: access.expiresIn,
       refresh_token: refresh.token,
       scope: access.claims.scope,
@@ -178,6 +202,15 @@ export class TokenService {
     // RFC 6749 §6: a refresh token is bound to the client it was issued to.
     if (request.clientId && session.clientId && request.clientId !== session.clientId) {
       throw invalidRefresh('refresh_invalid', 'client_id differs from the session');
+    }
+    // RFC 9449 §5: a bound session is refreshed only with a proof by its key. Checked before the
+    // token itself, so a stolen (even already rotated) refresh token without the key changes nothing.
+    if (session.jkt) {
+      if (!request.dpop) throw dpopRequired('bound session refreshed without a proof');
+      await this.proofKey(request.dpop, session.jkt);
+    } else if (request.dpop) {
+      // A session is bound at exchange or never: a key that appears later proves nothing about who holds the refresh token.
+      throw new OAuthError('invalid_grant', 'the session is not bound to a DPoP key', { reason: 'dpop', detail: 'proof on an unbound session' });
     }
 
     if (!sameHash(session.refreshHash, parsed.secretHash)) {
@@ -205,6 +238,10 @@ export class TokenService {
         telemetry.emit({ type: 'SessionRevoked', source: 'config', sid: session.sid });
       }
       throw invalidRefresh('session_ended', `trust ${session.trust} no longer configured`, 'the session has ended');
+    }
+    // `dpop.required` turned on later: the unbound sessions of before get no further tokens (they cannot become bound).
+    if (trust.dpop?.required && !session.jkt) {
+      throw invalidRefresh('session_ended', `trust ${trust.name} requires DPoP; session unbound`, 'the session has ended');
     }
     if (await this.endedUpstream(session.trust, session.sub, session.upstreamSid)) {
       if (await sessions.end(session.sid, 'upstream_session_ended', now)) {
@@ -245,7 +282,7 @@ export class TokenService {
     telemetry.emit({ type: 'TokenRefreshed', kind: session.kind, sid: session.sid, refreshCount: session.refreshCount + 1 });
     return {
       access_token: access.token,
-      token_type: 'Bearer',
+      token_type: session.jkt ? 'DPoP' : 'Bearer',
       expires_in: access.expiresIn,
       refresh_token: next.token,
       scope: access.claims.scope,
@@ -269,6 +306,31 @@ export class TokenService {
       this.deps.telemetry.emit({ type: 'SessionRevoked', source: 'reuse', sid: session.sid });
     }
     throw invalidRefresh('refresh_reused', 'rotated refresh token reused; session revoked', 'refresh token was already used');
+  }
+
+  /**
+   * Checks a `/token` proof (RFC 9449 §4.3, `htm` POST) and returns its key's
+   * thumbprint; `expectedJkt` is the key a refreshed session is bound to.
+   * Refusals are `invalid_dpop_proof`, or `use_dpop_nonce` with a fresh
+   * `DPoP-Nonce` (RFC 9449 §8).
+   */
+  private async proofKey(dpop: DpopPresentation, expectedJkt?: string): Promise<string> {
+    try {
+      return (await this.deps.dpop.verify({ proof: dpop.proof, method: 'POST', url: dpop.url, expectedJkt })).jkt;
+    } catch (error) {
+      if (!(error instanceof DpopError)) throw error;
+      if (error.code === 'NONCE_REQUIRED' && this.deps.dpopNonces) {
+        throw new OAuthError('use_dpop_nonce', 'the DPoP proof must carry the nonce of the DPoP-Nonce header', {
+          reason: 'dpop',
+          detail: error.detail,
+          headers: { 'DPoP-Nonce': await this.deps.dpopNonces.current() },
+        });
+      }
+      if (error.code === 'KEY_MISMATCH') {
+        throw new OAuthError('invalid_dpop_proof', 'the DPoP proof is not signed by the key the session is bound to', { reason: 'dpop', detail: error.detail });
+      }
+      throw new OAuthError('invalid_dpop_proof', 'the DPoP proof is not valid', { reason: 'dpop', detail: error.detail });
+    }
   }
 
   /** Whether a webhook marked this subject deleted or its upstream session ended (one batched read; none without webhooks). */
@@ -299,6 +361,11 @@ function checkClientId(clientId: string | undefined): void {
   if (clientId !== undefined && !CLIENT_ID.test(clientId)) {
     throw new OAuthError('invalid_request', 'client_id is malformed', { reason: 'malformed', detail: `client_id of ${clientId.length} characters` });
   }
+}
+
+/** RFC 9449 §5: a proof was needed (a bound session, or a trust entry with `dpop.required`) and none came. */
+function dpopRequired(detail: string): OAuthError {
+  return new OAuthError('invalid_dpop_proof', 'a DPoP proof is required', { reason: 'dpop', detail });
 }
 
 function invalidRefresh(reason: 'refresh_invalid' | 'refresh_reused' | 'session_ended', detail: string, description = 'refresh token is invalid'): OAuthError {

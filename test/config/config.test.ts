@@ -243,3 +243,21 @@ describe('formatPath', () => {
     expect(formatPath(path)).toBe(expected);
   });
 });
+
+describe('loadConfig: DPoP (docs/dpop.md)', () => {
+  it('leaves DPoP optional per issuer and server nonces off by default', () => {
+    const config = loadConfig({ trust: [CI, { ...USER, dpop: { required: true } }] });
+
+    expect(config.trust.map((trust) => trust.dpop?.required)).toEqual([undefined, true]);
+    expect(config.dpop).toEqual({ nonce: false, nonceLifetimeSeconds: 300 });
+  });
+
+  it.each([
+    [{ trust: [{ ...CI, dpop: { required: 'yes' } }] }, ['trust[0].dpop.required: Invalid input: expected boolean, received string']],
+    [{ trust: [{ ...CI, dpop: { optional: true } }] }, ['trust[0].dpop.optional: unknown key']],
+    [{ trust: [CI], dpop: { nonce: true, nonceLifetimeSeconds: 10 } }, ['dpop.nonceLifetimeSeconds: Too small: expected number to be >=30']],
+    [{ trust: [CI], dpop: { nonces: true } }, ['dpop.nonces: unknown key']],
+  ])('reports %j by path', (document, expected) => {
+    expect(problems(document)).toEqual(expected);
+  });
+});

@@ -81,6 +81,8 @@ export interface TokenSuiteOptions {
   extraIssuers?: string[];
   /** The server's logger and metrics (silent by default). */
   observability?: Observability;
+  /** Changes the default trust entries (e.g. `dpop.required` on one). */
+  trust?: (trust: TollgateConfigInput['trust']) => TollgateConfigInput['trust'];
 }
 
 export async function startTokenSuite(options: TokenSuiteOptions = {}): Promise<TokenSuite> {
@@ -88,7 +90,7 @@ export async function startTokenSuite(options: TokenSuiteOptions = {}): Promise<
   const github = issuers.issuers.github!;
   const clerk = issuers.issuers.clerk!;
   const tollgate = await startTestTollgate({
-    config: { ...options.config, trust: trustConfig(github, clerk) },
+    config: { ...options.config, trust: (options.trust ?? ((trust) => trust))(trustConfig(github, clerk)) },
     clock: options.clock,
     observability: options.observability,
   });

@@ -201,6 +201,7 @@ describe('metadata and JWKS', () => {
       introspection_endpoint_auth_methods_supported: ['none'],
       revocation_endpoint_auth_methods_supported: ['none'],
       scopes_supported: ['deploy', 'orders:admin', 'orders:read', 'orders:write'],
+      dpop_signing_alg_values_supported: ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'],
     });
   });
 

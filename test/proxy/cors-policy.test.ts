@@ -48,7 +48,7 @@ describe('CorsPolicy', () => {
       ['Vary', 'Origin'],
       ['Access-Control-Allow-Origin', 'https://app.example.com'],
       ['Access-Control-Allow-Credentials', 'true'],
-      ['Access-Control-Expose-Headers', 'WWW-Authenticate, Retry-After, X-Total'],
+      ['Access-Control-Expose-Headers', 'WWW-Authenticate, Retry-After, DPoP-Nonce, X-Total'],
     ]);
     expect(cors.decorate([['vary', 'Accept-Encoding']], 'https://evil.example')).toEqual([['Vary', 'Accept-Encoding, Origin']]);
   });

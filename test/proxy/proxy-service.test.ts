@@ -1,17 +1,18 @@
-import { bearerToken, encodeQuery, identityHeaders } from '../../src/proxy/proxy-service';
+import { encodeQuery, identityHeaders, presentedToken } from '../../src/proxy/proxy-service';
 import { ProxyError } from '../../src/proxy/proxy-error';
 import type { AccessTokenClaims } from '../../src/services/access-tokens';
 import type { HeaderPair } from '../../src/proxy/header-rules';
 
 function code(headers: HeaderPair[]): string {
   try {
-    return `token ${bearerToken(headers)}`;
+    const { scheme, token } = presentedToken(headers);
+    return `${scheme} ${token}`;
   } catch (error) {
     return (error as ProxyError).code;
   }
 }
 
-describe('bearerToken', () => {
+describe('presentedToken', () => {
   it.each([
     ['no Authorization header', [], 'AUTH_REQUIRED'],
     ['another scheme', [['authorization', 'Basic dXNlcjpwYXNz']], 'AUTH_REQUIRED'],
@@ -20,9 +21,14 @@ describe('bearerToken', () => {
     ['two Authorization headers', [['authorization', 'Bearer a.b.c'], ['authorization', 'Bearer d.e.f']], 'TOKEN_INVALID'],
     ['characters outside b64token', [['authorization', 'Bearer a.b.c"']], 'TOKEN_INVALID'],
     ['two tokens', [['authorization', 'Bearer a.b.c d.e.f']], 'TOKEN_INVALID'],
-    ['a JWT', [['authorization', 'Bearer eyJ.eyJ.sig_-']], 'token eyJ.eyJ.sig_-'],
-    ['a lower-case scheme', [['authorization', 'bearer abc']], 'token abc'],
-    ['padding', [['authorization', 'Bearer abc==']], 'token abc=='],
+    ['a JWT', [['authorization', 'Bearer eyJ.eyJ.sig_-']], 'Bearer eyJ.eyJ.sig_-'],
+    ['a lower-case scheme', [['authorization', 'bearer abc']], 'Bearer abc'],
+    ['padding', [['authorization', 'Bearer abc==']], 'Bearer abc=='],
+    ['the DPoP scheme (RFC 9449 §7.1)', [['authorization', 'DPoP eyJ.eyJ.sig_-']], 'DPoP eyJ.eyJ.sig_-'],
+    ['the DPoP scheme in another case', [['authorization', 'dpop abc']], 'DPoP abc'],
+    ['the DPoP scheme without a token', [['authorization', 'DPoP ']], 'TOKEN_INVALID'],
+    ['the DPoP scheme with two tokens', [['authorization', 'DPoP a.b.c d.e.f']], 'TOKEN_INVALID'],
+    ['a scheme that only starts like DPoP', [['authorization', 'DPoPx abc']], 'AUTH_REQUIRED'],
   ] as [string, HeaderPair[], string][])('%s → %s', (_name, headers, expected) => {
     expect(code(headers)).toBe(expected);
   });
