@@ -373,8 +373,11 @@ async function main(): Promise<number> {
     )}\n`,
   );
   log(`wrote ${args.out}`);
-  const errors = Object.entries(outcomes).filter(([, outcome]) => outcome.status === 'error');
-  for (const [name, outcome] of errors) log(`error in ${name}: ${(outcome as { error: string }).error}`);
+  const errors = Object.entries(outcomes)
+    .filter(([, outcome]) => outcome.status === 'error')
+    .map(([name, outcome]) => `${name}: ${(outcome as { error: string }).error}`);
+  if (coldStart.status === 'ok') for (const failure of coldStart.figures.failures) errors.push(`cold start: ${failure.name}: ${failure.error}`);
+  for (const error of errors) log(`error in ${error}`);
   return errors.length > 0 ? 1 : 0;
 }
 
@@ -533,6 +536,7 @@ function buildRows(results: {
       rows.push(spreadRow(s5, `${bundle.name} import`, bundle.importMs, 'ms'));
       if (!isFloor && bundle.importRatio) rows.push(spreadRow(s5, `${bundle.name} import ÷ floor`, bundle.importRatio, 'x', '≤ 1.30×', (median) => median <= 1.3));
     }
+    for (const failure of c.failures) rows.push(textRow(s5, `ERROR: ${failure.name} does not import: ${failure.error}`, ''));
     if (c.functionsUnavailable) rows.push(textRow(s5, `functions: not available: ${c.functionsUnavailable}`, ''));
   } else rows.push(...unavailableRow(s5, results.coldStart));
 

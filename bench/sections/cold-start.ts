@@ -21,9 +21,17 @@ export interface BundleFigures {
   importRatio?: Spread;
 }
 
+/** A bundle that could not be imported with its template's environment (an error of the run, not a figure). */
+export interface BundleFailure {
+  name: string;
+  file: string;
+  error: string;
+}
+
 export interface ColdStartFigures {
   floor: BundleFigures;
   functions: BundleFigures[];
+  failures: BundleFailure[];
   runs: number;
   nodeVersion: string;
   /** The runtime the stack deploys (import times here are on the bench's Node, the `node` devDependency). */
@@ -174,11 +182,23 @@ export async function benchColdStart(cdkOut: string, plan: { runs: number; warmu
   const floorEnvironment = { AWS_REGION: 'us-east-1', FLOOR_TABLE: 'bench-sessions', FLOOR_ISSUER: 'https://bench.invalid' };
   const subjects = [{ name: 'floor (jose + DynamoDB document client)', file: floorFile, environment: floorEnvironment }, ...stack];
   const times = new Map<string, number[]>(subjects.map((subject) => [subject.file, []]));
+  const failures = new Map<string, BundleFailure>();
+  const measure = async (subject: (typeof subjects)[number], record: boolean) => {
+    if (failures.has(subject.file)) return;
+    try {
+      const ms = await importOnce(subject.file, subject.environment);
+      if (record) times.get(subject.file)!.push(ms);
+    } catch (error) {
+      failures.set(subject.file, { name: subject.name, file: subject.file, error: (error as Error).message });
+    }
+  };
   // One unmeasured import each first (file cache, a first compile of Node's own modules), unless time is short.
-  if (plan.warmup) for (const subject of subjects) await importOnce(subject.file, subject.environment);
+  if (plan.warmup) for (const subject of subjects) await measure(subject, false);
   for (let run = 0; run < plan.runs; run++) {
-    for (const subject of subjects) times.get(subject.file)!.push(await importOnce(subject.file, subject.environment));
+    for (const subject of subjects) await measure(subject, true);
   }
+  const floorFailure = failures.get(floorFile);
+  if (floorFailure) throw new Error(`the floor bundle does not import: ${floorFailure.error}`);
   const floorTimes = spread(times.get(floorFile)!);
   const figures = (subject: { name: string; file: string }): BundleFigures => {
     const importMs = spread(times.get(subject.file)!);
@@ -186,7 +206,8 @@ export async function benchColdStart(cdkOut: string, plan: { runs: number; warmu
   };
   return {
     floor: figures(subjects[0]!),
-    functions: stack.map(figures),
+    functions: stack.filter((fn) => !failures.has(fn.file)).map(figures),
+    failures: [...failures.values()],
     runs: plan.runs,
     nodeVersion: process.version,
     lambdaRuntime: runtime ?? 'unknown (no synthesized stack)',
