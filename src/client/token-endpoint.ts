@@ -1,5 +1,6 @@
 import { errorCodeOf, TollgateError, type TollgateEndpoint } from './tollgate-error';
 import { parseRetryAfter, retryDelay, RETRYABLE_STATUSES, type ResolvedRetryOptions } from './retry-policy';
+import type { DpopProver } from './dpop-prover';
 
 /** RFC 8693 §3 and §2.1 identifiers. */
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -15,12 +16,14 @@ export interface TokenSet {
   issued_token_type?: string;
 }
 
-/** What the endpoint calls need: where, how to fetch, what time it is, how to retry. */
+/** What the endpoint calls need: where, how to fetch, what time it is, how to retry, and the DPoP key if any. */
 export interface EndpointContext {
   baseUrl: string;
   fetch: typeof fetch;
   clock: { now(): number };
   retry: ResolvedRetryOptions;
+  /** With it, every `/token` request carries a DPoP proof (RFC 9449 §5) and asks for key-bound tokens. */
+  dpop?: DpopProver;
 }
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
@@ -52,6 +55,10 @@ export function normalizeBaseUrl(baseUrl: string): string {
  * failed exchange gives its single-use subject token back), so a retry is
  * safe even though the method is POST. Any other failure becomes a
  * `TollgateError` with the server's code.
+ *
+ * With `context.dpop`, each attempt at `/token` carries a fresh proof, and a
+ * `use_dpop_nonce` refusal (RFC 9449 §8: nothing was done) is retried once
+ * with the nonce it carried.
  */
 export async function postForm(
   context: EndpointContext,
@@ -61,18 +68,24 @@ export async function postForm(
   const form = new URLSearchParams();
   for (const [name, value] of Object.entries(parameters)) if (value !== undefined && value !== '') form.set(name, value);
   const url = `${context.baseUrl}/${endpoint}`;
+  const dpop = endpoint === 'token' ? context.dpop : undefined;
+  let nonceRetried = false;
   for (let attempt = 1; ; attempt++) {
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+    if (dpop) headers.dpop = await dpop.proof('POST', url);
     let response: Response;
     try {
-      response = await context.fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: form.toString(),
-      });
+      response = await context.fetch(url, { method: 'POST', headers, body: form.toString() });
     } catch (cause) {
       throw new TollgateError('NETWORK_ERROR', { endpoint, description: `cannot reach ${url}`, cause });
     }
+    const newNonce = dpop?.observe(response) ?? false;
     if (response.ok) return readJson(response, endpoint, true);
+    if (dpop && newNonce && !nonceRetried && response.status === 400 && errorCodeOf(await response.clone().json().catch(() => undefined)) === 'use_dpop_nonce') {
+      nonceRetried = true;
+      await response.body?.cancel().catch(() => undefined);
+      continue;
+    }
     const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), context.clock.now());
     if (RETRYABLE_STATUSES.has(response.status)) {
       const delay = retryDelay(attempt, retryAfterMs, context.retry);
@@ -114,15 +127,18 @@ async function readJson(response: Response, endpoint: TollgateEndpoint, strict: 
   }
 }
 
-/** RFC 6749 §5.1: the fields a client relies on, with their types. */
-export function checkTokenSet(body: unknown): TokenSet {
+/**
+ * RFC 6749 §5.1: the fields a client relies on, with their types. A `DPoP`
+ * token type (RFC 9449 §5) is accepted only from a request that sent a proof.
+ */
+export function checkTokenSet(body: unknown, options: { dpop?: boolean } = {}): TokenSet {
   const set = body as Partial<TokenSet> | undefined;
+  const type = typeof set?.token_type === 'string' ? set.token_type.toLowerCase() : undefined;
   const valid =
     !!set &&
     typeof set.access_token === 'string' &&
     set.access_token !== '' &&
-    typeof set.token_type === 'string' &&
-    set.token_type.toLowerCase() === 'bearer' &&
+    (type === 'bearer' || (type === 'dpop' && options.dpop === true)) &&
     typeof set.expires_in === 'number' &&
     Number.isFinite(set.expires_in) &&
     set.expires_in > 0 &&
@@ -150,6 +166,7 @@ export async function exchangeToken(context: EndpointContext, parameters: Exchan
       scope: parameters.scope,
       client_id: parameters.clientId,
     }),
+    { dpop: context.dpop !== undefined },
   );
 }
 
@@ -165,6 +182,7 @@ export async function refreshTokens(
       scope: parameters.scope,
       client_id: parameters.clientId,
     }),
+    { dpop: context.dpop !== undefined },
   );
 }
 

@@ -9,6 +9,8 @@ export interface StoredTokens {
   expiresAt: number;
   /** The granted scope, space-separated. */
   scope?: string;
+  /** `DPoP` when the tokens are bound to the client's DPoP key (RFC 9449); absent means `Bearer`. */
+  tokenType?: 'Bearer' | 'DPoP';
 }
 
 /**

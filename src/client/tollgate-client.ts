@@ -2,6 +2,7 @@ import { isTollgateError, PROXY_ERROR_CODES, TollgateError, type ProxyErrorCode 
 import { IDEMPOTENT_METHODS, parseRetryAfter, resolveRetryOptions, retryDelay, RETRYABLE_STATUSES, type RetryOptions } from './retry-policy';
 import { memoryStorage, type StoredTokens, type TokenStorage } from './token-storage';
 import { exchangeToken, normalizeBaseUrl, refreshTokens, revokeToken, type EndpointContext, type TokenSet } from './token-endpoint';
+import { DpopProver } from './dpop-prover';
 
 export interface TollgateClientOptions {
   /** Tollgate's base URL (`https://tollgate.example.com`, or with the API Gateway stage). */
@@ -34,6 +35,15 @@ export interface TollgateClientOptions {
   retry?: RetryOptions;
   /** Where the proxy is mounted under `baseUrl`. @default "/proxy" */
   proxyPath?: string;
+  /**
+   * Sender-constrained tokens (RFC 9449 DPoP): `true` makes a non-extractable
+   * ES256 key pair on first use (WebCrypto: script can sign with it but never
+   * read it out); or pass your own `CryptoKeyPair` (ECDSA P-256/P-384,
+   * Ed25519, RS256 or PS256), e.g. one kept in IndexedDB so tabs sharing a
+   * `storage` share the key too. Tokens are then bound to the key: a stolen
+   * access or refresh token is useless without it. @default false
+   */
+  dpop?: boolean | CryptoKeyPair;
 }
 
 export interface TollgateClient {
@@ -44,7 +54,11 @@ export interface TollgateClient {
    * Tollgate itself refused or could not complete the call.
    */
   fetch(path: string, init?: RequestInit): Promise<Response>;
-  /** A valid access token, exchanging or refreshing first when needed. */
+  /**
+   * A valid access token, exchanging or refreshing first when needed. With
+   * `dpop`, it is bound to the client's key: `fetch` sends it with proofs;
+   * elsewhere it needs proofs by the same key pair.
+   */
   token(): Promise<string>;
   /** Ends the session at Tollgate (RFC 7009) and forgets the tokens. */
   revoke(): Promise<void>;
@@ -59,7 +73,9 @@ const FALLBACK_MIN_REMAINING_MS = 5_000;
  * `TOKEN_EXPIRED` (then retries the call once), runs one renewal at a time
  * (concurrent callers share its result or its failure), starts over with a
  * fresh subject token once when the session has ended, and honours
- * `Retry-After` on 429/503 for idempotent methods.
+ * `Retry-After` on 429/503 for idempotent methods. With `dpop`, every call
+ * to `/token` and the proxy carries a fresh DPoP proof, and a request for a
+ * server nonce is answered once with the nonce it came with.
  */
 export function createTollgateClient(options: TollgateClientOptions): TollgateClient {
   return new Client(options);
@@ -76,6 +92,7 @@ class Client implements TollgateClient {
   private readonly marginMs: number;
   private readonly proxyBase: URL;
   private readonly scope?: string;
+  private readonly prover?: DpopProver;
   private renewal?: Promise<StoredTokens>;
 
   constructor(private readonly options: TollgateClientOptions) {
@@ -85,11 +102,14 @@ class Client implements TollgateClient {
     const baseUrl = normalizeBaseUrl(options.baseUrl);
     const proxyPath = `/${(options.proxyPath ?? '/proxy').replace(/^\/+|\/+$/g, '')}`;
     this.proxyBase = new URL(`${baseUrl}${proxyPath}/`);
+    const clock = options.clock ?? { now: () => Date.now() };
+    this.prover = options.dpop ? new DpopProver(options.dpop, clock) : undefined;
     this.context = {
       baseUrl,
       fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
-      clock: options.clock ?? { now: () => Date.now() },
+      clock,
       retry: resolveRetryOptions(options.retry),
+      dpop: this.prover,
     };
     this.storage = options.storage ?? memoryStorage();
     this.marginMs = margin * 1000;
@@ -97,13 +117,17 @@ class Client implements TollgateClient {
   }
 
   async token(): Promise<string> {
+    return (await this.tokens()).accessToken;
+  }
+
+  private async tokens(): Promise<StoredTokens> {
     const stored = await this.storage.load();
-    if (stored && !this.due(stored)) return stored.accessToken;
+    if (stored && !this.due(stored)) return stored;
     try {
-      return (await this.renew('refresh')).accessToken;
+      return await this.renew('refresh');
     } catch (error) {
       // A refresh ahead of expiry that failed for a passing reason: the current token still works.
-      if (stored && isPassing(error) && this.context.clock.now() < stored.expiresAt - FALLBACK_MIN_REMAINING_MS) return stored.accessToken;
+      if (stored && isPassing(error) && this.context.clock.now() < stored.expiresAt - FALLBACK_MIN_REMAINING_MS) return stored;
       throw error;
     }
   }
@@ -124,11 +148,20 @@ class Client implements TollgateClient {
     const body = isStream(init.body) ? await new Response(init.body).arrayBuffer() : init.body;
     let renewedAfterExpiry = false;
     let startedOver = false;
+    let nonceRetried = false;
     let retries = 0;
     for (;;) {
-      const token = await this.token();
+      const tokens = await this.tokens();
+      const token = tokens.accessToken;
       const headers = new Headers(init.headers);
-      headers.set('authorization', `Bearer ${token}`);
+      // RFC 9449 §7.1: a bound token goes with the DPoP scheme and a proof for this very request (a new one per attempt).
+      if (tokens.tokenType === 'DPoP' && this.prover) {
+        headers.set('authorization', `DPoP ${token}`);
+        headers.set('dpop', await this.prover.proof(method, url, token));
+      } else {
+        headers.set('authorization', `Bearer ${token}`);
+        headers.delete('dpop');
+      }
       let response: Response;
       try {
         response = await this.context.fetch(url, { ...init, method, headers, body });
@@ -136,7 +169,14 @@ class Client implements TollgateClient {
         if (init.signal?.aborted || (cause as { name?: unknown } | null)?.name === 'AbortError') throw cause;
         throw new TollgateError('NETWORK_ERROR', { endpoint: 'proxy', description: `cannot reach ${this.proxyBase.origin}`, cause });
       }
+      this.prover?.observe(response);
       const failure = await proxyFailure(response);
+      // RFC 9449 §9: the proxy wants a (new) server nonce; nothing was forwarded, so send again once with it.
+      if (failure?.code === 'DPOP_NONCE_REQUIRED' && this.prover && !nonceRetried) {
+        nonceRetried = true;
+        await discard(response);
+        continue;
+      }
       if (failure?.code === 'TOKEN_EXPIRED' && !renewedAfterExpiry) {
         renewedAfterExpiry = true;
         await discard(response);
@@ -243,6 +283,7 @@ class Client implements TollgateClient {
       obtainedAt: now,
       expiresAt: now + set.expires_in * 1000,
       scope: set.scope,
+      tokenType: set.token_type.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer',
     };
     await this.storage.save(tokens);
     return tokens;

@@ -16,6 +16,8 @@ export const PROXY_ERROR_CODES = [
   'TOKEN_INVALID',
   'TOKEN_EXPIRED',
   'SESSION_ENDED',
+  'DPOP_PROOF_INVALID',
+  'DPOP_NONCE_REQUIRED',
   'INSUFFICIENT_SCOPE',
   'ROUTE_NOT_ALLOWED',
   'ORIGIN_NOT_ALLOWED',
@@ -32,7 +34,7 @@ export const PROXY_ERROR_CODES = [
 ] as const;
 export type ProxyErrorCode = (typeof PROXY_ERROR_CODES)[number];
 
-/** RFC 6749 §5.2 / RFC 8693 §2.2.2 errors of the token endpoint, and the generic 503/500 ones. */
+/** RFC 6749 §5.2 / RFC 8693 §2.2.2 / RFC 9449 §5, §8 errors of the token endpoint, and the generic 503/500 ones. */
 export const TOKEN_ENDPOINT_ERROR_CODES = [
   'invalid_request',
   'invalid_grant',
@@ -40,6 +42,8 @@ export const TOKEN_ENDPOINT_ERROR_CODES = [
   'invalid_target',
   'invalid_client',
   'unsupported_grant_type',
+  'invalid_dpop_proof',
+  'use_dpop_nonce',
   'temporarily_unavailable',
   'server_error',
 ] as const;
