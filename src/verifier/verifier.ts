@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { DPOP_ALGORITHMS, DpopError, DpopProofVerifier } from '../dpop/dpop-proof';
 import { ACCESS_TOKEN_TYP, type TollgateClaims } from '../domain/access-token-claims';
 
 export type { TollgateClaims };
@@ -9,8 +10,11 @@ export type { TollgateClaims };
  * only `fetch` and WebCrypto (through jose); no Node built-ins.
  */
 
-/** Why a token was refused: the vocabulary of the proxy (RFC 6750 `invalid_token` family). */
-export type VerifyErrorCode = 'AUTH_REQUIRED' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'SESSION_ENDED';
+/** Why a token was refused: the vocabulary of the proxy (RFC 6750 `invalid_token` family, RFC 9449 `invalid_dpop_proof`). */
+export type VerifyErrorCode = 'AUTH_REQUIRED' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'SESSION_ENDED' | 'DPOP_PROOF_INVALID';
+
+/** RFC 9449 §7.1: the proof algorithms accepted, for a `DPoP … algs="…"` challenge. */
+export const DPOP_SIGNING_ALGORITHMS: readonly string[] = DPOP_ALGORITHMS;
 
 export class TollgateVerifyError extends Error {
   readonly code: VerifyErrorCode;
@@ -55,11 +59,49 @@ export interface VerifierOptions {
   introspect?: { cacheSeconds: number; maxEntries?: number };
   /** The clock, in milliseconds. @default Date.now */
   now?: () => number;
+  /**
+   * DPoP proofs (`verifyRequest`): where proof ids (`jti`) are remembered for
+   * the 2 minutes a proof could be replayed. The default is this verifier's
+   * memory (at most `maxEntries`, 100 000 by default, oldest dropped first),
+   * which sees replays to this instance only; pass a shared `replay` store to
+   * see them across instances.
+   */
+  dpop?: { replay?: DpopReplayStore; maxEntries?: number };
+}
+
+/** Remembers DPoP proof ids: `claim` records `key` until `expiresAt` (epoch seconds) and is false when it was already there. */
+export interface DpopReplayStore {
+  claim(key: string, expiresAt: number): Promise<boolean>;
+}
+
+/** A request's credentials, for `verifyRequest`. */
+export interface RequestCredentials {
+  /** The `Authorization` header value. */
+  authorization: string | null | undefined;
+  /** The `DPoP` header value(s); several are refused (RFC 9449 §4.3). */
+  dpop?: string | readonly string[] | null;
+  /** The request method (the proof's `htm`). */
+  method: string;
+  /** The URL the client called, as the client saw it (the proof's `htu`; query and fragment are ignored). */
+  url: string;
 }
 
 export interface Verifier {
-  /** Verifies a token (a raw JWT, not the `Authorization` header). Throws `TollgateVerifyError` or `TollgateUnavailableError`. */
+  /**
+   * Verifies a bearer token (a raw JWT, not the `Authorization` header).
+   * Refuses DPoP-bound tokens (RFC 9449 §7.2): use `verifyRequest` for them.
+   * Throws `TollgateVerifyError` or `TollgateUnavailableError`.
+   */
   verify(token: string | null | undefined): Promise<TollgateClaims>;
+  /**
+   * Verifies a request's credentials: `Authorization: Bearer <token>` as
+   * `verify` does, or `Authorization: DPoP <token>` with its DPoP proof
+   * (RFC 9449 §7.1: `htm`, `htu`, `iat` within 60 s, `ath`, signed by the
+   * token's `cnf.jkt` key, `jti` not seen before). A bound token as Bearer
+   * and an unbound one as DPoP are `TOKEN_INVALID`; a bad proof is
+   * `DPOP_PROOF_INVALID`. Server nonces are Tollgate's own: not asked for here.
+   */
+  verifyRequest(request: RequestCredentials): Promise<TollgateClaims>;
 }
 
 
@@ -75,6 +117,33 @@ export function bearerToken(authorization: string | null | undefined): string | 
   return match?.[1];
 }
 
+/** The scheme and token of an `Authorization: Bearer|DPoP <token>` header value (RFC 6750 §2.1, RFC 9449 §7.1), or undefined. */
+function presentedToken(authorization: string | null | undefined): { scheme: 'Bearer' | 'DPoP'; token: string } | undefined {
+  const match = authorization?.trim().match(/^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*)$/i);
+  if (!match) return undefined;
+  return { scheme: match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer', token: match[2]! };
+}
+
+/** The verifier's own replay memory: per instance, bounded, entries expire with the proofs they guard. */
+function memoryReplayStore(maxEntries: number, nowSeconds: () => number): DpopReplayStore {
+  const seen = new Map<string, number>();
+  return {
+    async claim(key, expiresAt) {
+      const now = nowSeconds();
+      const until = seen.get(key);
+      if (until !== undefined && until > now) return false;
+      seen.delete(key);
+      seen.set(key, expiresAt);
+      // Entries are added in expiry order (now + the same window), so the first ones go first.
+      for (const [oldest, expiry] of seen) {
+        if (seen.size <= maxEntries && expiry > now) break;
+        seen.delete(oldest);
+      }
+      return true;
+    },
+  };
+}
+
 /**
  * Creates a verifier for one Tollgate deployment. Offline by default: keys
  * come from Tollgate's JWKS (discovered from its RFC 8414 metadata, cached,
@@ -85,8 +154,8 @@ export function bearerToken(authorization: string | null | undefined): string | 
  * Does **not** check, offline: that the session is still active (a revoked
  * session's tokens stay valid until `exp`, at most 15 minutes by default) —
  * turn on `introspect` where revocation must bite sooner. Does not check
- * scopes: call `hasScope` for the route. Refuses DPoP-bound tokens
- * (`cnf.jkt`), whose proof it cannot check.
+ * scopes: call `hasScope` for the route. DPoP-bound tokens (`cnf.jkt`) pass
+ * `verifyRequest` only, with their proof (RFC 9449 §7).
  */
 export function createVerifier(options: VerifierOptions): Verifier {
   const fetchImpl = options.fetch ?? ((...args: Parameters<typeof fetch>) => globalThis.fetch(...args));
@@ -96,6 +165,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const algorithms = options.algorithms ?? ['RS256', 'ES256', 'EdDSA'];
   let keySet: Promise<JWTVerifyGetKey> | undefined;
   const introspectionCache = new Map<string, { active: boolean; at: number }>();
+  const nowSeconds = () => Math.floor(now() / 1000);
+  const proofs = new DpopProofVerifier(options.dpop?.replay ?? memoryReplayStore(options.dpop?.maxEntries ?? 100_000, nowSeconds), { now });
 
   async function discoverKeySet(): Promise<JWTVerifyGetKey> {
     let jwksUri = options.jwksUri;
@@ -161,40 +232,62 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return active;
   }
 
-  return {
-    async verify(token) {
-      if (!token) throw new TollgateVerifyError('AUTH_REQUIRED', 'no access token');
-      const getKey = await keys();
-      let payload: JWTPayload;
-      try {
-        ({ payload } = await jwtVerify(token, getKey, {
-          issuer,
-          audience: options.audience,
-          algorithms,
-          typ: ACCESS_TOKEN_TYP,
-          requiredClaims: ['exp', 'iat', 'sub', 'sid', 'jti'],
-          clockTolerance: options.clockToleranceSeconds ?? 5,
-          currentDate: new Date(now()),
-        }));
-      } catch (error) {
-        if (error instanceof joseErrors.JWTExpired) throw new TollgateVerifyError('TOKEN_EXPIRED', 'the access token has expired');
-        // jose reports a JWKS endpoint answering other than 200 as a generic error: the key source is down, not the token bad.
-        if (error instanceof joseErrors.JWKSTimeout || (error instanceof joseErrors.JOSEError && error.code === 'ERR_JOSE_GENERIC')) {
-          throw new TollgateUnavailableError('Tollgate JWKS could not be fetched', { cause: error });
-        }
-        if (error instanceof joseErrors.JOSEError) throw new TollgateVerifyError('TOKEN_INVALID', `the access token is not valid (${error.code})`);
+  async function verifyToken(token: string | null | undefined, presentedAs: 'Bearer' | 'DPoP'): Promise<TollgateClaims> {
+    if (!token) throw new TollgateVerifyError('AUTH_REQUIRED', 'no access token');
+    const getKey = await keys();
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, getKey, {
+        issuer,
+        audience: options.audience,
+        algorithms,
+        typ: ACCESS_TOKEN_TYP,
+        requiredClaims: ['exp', 'iat', 'sub', 'sid', 'jti'],
+        clockTolerance: options.clockToleranceSeconds ?? 5,
+        currentDate: new Date(now()),
+      }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw new TollgateVerifyError('TOKEN_EXPIRED', 'the access token has expired');
+      // jose reports a JWKS endpoint answering other than 200 as a generic error: the key source is down, not the token bad.
+      if (error instanceof joseErrors.JWKSTimeout || (error instanceof joseErrors.JOSEError && error.code === 'ERR_JOSE_GENERIC')) {
         throw new TollgateUnavailableError('Tollgate JWKS could not be fetched', { cause: error });
       }
-      const claims = payload as TollgateClaims;
-      if (typeof claims.scope !== 'string' || (claims.kind !== 'user' && claims.kind !== 'ci')) {
-        throw new TollgateVerifyError('TOKEN_INVALID', 'the access token lacks Tollgate claims');
-      }
-      if (claims.iat > now() / 1000 + (options.clockToleranceSeconds ?? 5)) {
-        throw new TollgateVerifyError('TOKEN_INVALID', 'the access token was issued in the future');
-      }
-      if (claims.cnf) throw new TollgateVerifyError('TOKEN_INVALID', 'DPoP-bound tokens need a DPoP proof check');
-      if (options.introspect && !(await sessionActive(token, claims))) {
-        throw new TollgateVerifyError('SESSION_ENDED', 'the session behind the access token has ended');
+      if (error instanceof joseErrors.JOSEError) throw new TollgateVerifyError('TOKEN_INVALID', `the access token is not valid (${error.code})`);
+      throw new TollgateUnavailableError('Tollgate JWKS could not be fetched', { cause: error });
+    }
+    const claims = payload as TollgateClaims;
+    if (typeof claims.scope !== 'string' || (claims.kind !== 'user' && claims.kind !== 'ci')) {
+      throw new TollgateVerifyError('TOKEN_INVALID', 'the access token lacks Tollgate claims');
+    }
+    if (claims.iat > now() / 1000 + (options.clockToleranceSeconds ?? 5)) {
+      throw new TollgateVerifyError('TOKEN_INVALID', 'the access token was issued in the future');
+    }
+    // RFC 9449 §7.2: a bound token is only good with a proof; an unbound one is not a DPoP token.
+    if (presentedAs === 'Bearer' && claims.cnf) throw new TollgateVerifyError('TOKEN_INVALID', 'the access token is DPoP-bound: present it with the DPoP scheme and a proof');
+    if (presentedAs === 'DPoP' && typeof claims.cnf?.jkt !== 'string') throw new TollgateVerifyError('TOKEN_INVALID', 'the access token is not DPoP-bound');
+    if (options.introspect && !(await sessionActive(token, claims))) {
+      throw new TollgateVerifyError('SESSION_ENDED', 'the session behind the access token has ended');
+    }
+    return claims;
+  }
+
+  return {
+    verify: (token) => verifyToken(token, 'Bearer'),
+
+    async verifyRequest(request) {
+      if (!request.authorization) throw new TollgateVerifyError('AUTH_REQUIRED', 'no access token');
+      const presented = presentedToken(request.authorization);
+      if (!presented) throw new TollgateVerifyError('TOKEN_INVALID', 'the Authorization header is neither Bearer nor DPoP with one token');
+      const claims = await verifyToken(presented.token, presented.scheme);
+      if (presented.scheme === 'Bearer') return claims;
+      const values = request.dpop === undefined || request.dpop === null ? [] : typeof request.dpop === 'string' ? [request.dpop] : [...request.dpop];
+      if (values.length !== 1) throw new TollgateVerifyError('DPOP_PROOF_INVALID', values.length === 0 ? 'no DPoP proof' : 'several DPoP proofs');
+      try {
+        await proofs.verify({ proof: values[0]!.trim(), method: request.method, url: request.url, accessToken: presented.token, expectedJkt: claims.cnf!.jkt });
+      } catch (error) {
+        if (!(error instanceof DpopError)) throw error;
+        if (error.code === 'KEY_MISMATCH') throw new TollgateVerifyError('TOKEN_INVALID', 'the DPoP proof is not signed by the key the token is bound to');
+        throw new TollgateVerifyError('DPOP_PROOF_INVALID', `the DPoP proof is not valid (${error.detail})`);
       }
       return claims;
     },
