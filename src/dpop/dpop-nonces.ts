@@ -9,7 +9,7 @@ export const DPOP_NONCE_TYP = 'tollgate-dpop-nonce+jwt';
 /** Leeway for a nonce another instance minted with a clock slightly ahead. */
 const NONCE_CLOCK_TOLERANCE_SECONDS = 5;
 
-/** Longest nonce considered (an RS256 nonce is about 450 characters). */
+/** Longest nonce considered (an RS256 nonce is about 570 characters, ES256 about 310). */
 const MAX_NONCE_LENGTH = 2_048;
 
 /**
