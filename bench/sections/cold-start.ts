@@ -164,7 +164,7 @@ function sizes(file: string): { rawBytes: number; gzipBytes: number } {
 
 /** Why the section cannot run, or undefined when it can. */
 export function coldStartUnavailable(cdkOut: string): string | undefined {
-  if (!existsSync(join(cdkOut, 'manifest.json'))) return `no ${cdkOut}/manifest.json: run \`npx cdk synth\` first`;
+  if (!existsSync(join(cdkOut, 'manifest.json'))) return `no ${cdkOut}/manifest.json: run \`npm run synth\` first`;
   if (stackFunctions(cdkOut).length === 0) return `no Lambda function bundles in ${cdkOut}`;
   return undefined;
 }
