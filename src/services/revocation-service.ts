@@ -40,11 +40,15 @@ export class RevocationService {
   }
 
   private async accessTokenSession(token: string): Promise<string | undefined> {
+    let claims: { sid: string; sub: string };
     try {
-      return (await this.accessTokens.verify(token, { allowExpired: true })).sid;
+      claims = await this.accessTokens.verify(token, { allowExpired: true });
     } catch (error) {
       if (error instanceof AccessTokenError) return undefined;
       throw error;
     }
+    // As SessionGate does: a token names its session only if the subjects agree.
+    const session = await this.sessions.get(claims.sid, { consistent: true });
+    return session && session.sub === claims.sub ? session.sid : undefined;
   }
 }
