@@ -27,6 +27,11 @@ const NEVER_FORWARDED = new Set([
   'x-forwarded-port',
   'x-forwarded-prefix',
   'x-real-ip',
+  // Method overrides: route rules check the request's own method, so an upstream that honours one must never
+  // see it (a GET allowed by a read rule would become a DELETE there).
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
 ]);
 
 /** Prefix of the identity headers: only Tollgate sets them, any inbound one is dropped. */

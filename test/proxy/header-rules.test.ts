@@ -26,11 +26,14 @@ describe('forwardableRequestHeaders', () => {
     ['content-length', '12'],
     ['expect', '100-continue'],
     ['x-api-key', 'client-key'],
+    ['x-http-method-override', 'DELETE'],
+    ['x-http-method', 'DELETE'],
+    ['x-method-override', 'DELETE'],
     ['x-request-id', 'abc'],
     ['x-amzn-trace-id', 'Root=1-abc'],
   ];
 
-  it('drops credentials, hop-by-hop headers, spoofable origin headers and X-Tollgate-*', () => {
+  it('drops credentials, hop-by-hop headers, spoofable origin headers, method overrides and X-Tollgate-*', () => {
     expect(forwardableRequestHeaders(inbound, { credentialHeader: 'X-Api-Key' })).toEqual([
       ['accept', 'application/json'],
       ['content-type', 'application/json'],
@@ -44,7 +47,7 @@ describe('forwardableRequestHeaders', () => {
   });
 
   it('narrows to the allow-list (plus Content-Type) and still never forwards a denied header', () => {
-    expect(forwardableRequestHeaders(inbound, { allowList: ['X-Request-Id', 'Authorization', 'X-Tollgate-Subject'] })).toEqual([
+    expect(forwardableRequestHeaders(inbound, { allowList: ['X-Request-Id', 'Authorization', 'X-Tollgate-Subject', 'X-HTTP-Method-Override'] })).toEqual([
       ['content-type', 'application/json'],
       ['x-request-id', 'abc'],
     ]);
