@@ -1,8 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import type { Context } from 'aws-lambda';
-import { createProxyHandler } from '../../src/handlers/proxy-handler';
-import type { HttpEvent } from '../../src/http/api-event';
 import type { LocalTollgate } from '../../src/local/local-tollgate';
 import { githubActionsClaims } from '../../src/local/dev-claims';
 import { TestClock } from '../support/clock';
@@ -180,27 +177,7 @@ describe('proxy: forwarding, header hygiene and errors over HTTP', () => {
       expect(result.status).toBe(401);
       expect(result.headers['www-authenticate']).toBe('ApiKey realm="upstream"');
     });
-
-    it('never lets Host or X-Forwarded-* move the upstream (no SSRF)', async () => {
-      const { result, seen } = await seenBy(() =>
-        rawRequest(tollgate.baseUrl, {
-          path: '/proxy/orders/1',
-          headers: {
-            ...bearer(reader.access_token),
-            host: 'metadata.google.internal',
-            'x-forwarded-host': '169.254.169.254',
-            'x-forwarded-proto': 'gopher',
-            forwarded: 'host=169.254.169.254;proto=http',
-          },
-        }),
-      );
-      expect(result.status).toBe(200);
-      expect(seen).toHaveLength(1);
-      expect(upstream.header(seen[0]!, 'host')).toEqual([new URL(upstream.url).host]);
-      expect(upstream.header(seen[0]!, 'x-forwarded-host')).toEqual([]);
-      expect(upstream.header(seen[0]!, 'forwarded')).toEqual([]);
-      expect(upstream.header(seen[0]!, 'x-forwarded-proto')).toEqual(['http']);
-    });
+    // Host, X-Forwarded-Host and Forwarded never move the upstream (no SSRF): test/security/proxy-abuse.int.test.ts.
   });
 
   describe('header hygiene', () => {
@@ -419,53 +396,8 @@ describe('proxy: forwarding, header hygiene and errors over HTTP', () => {
     });
   });
 
-  describe('path hygiene over HTTP', () => {
-    it.each([
-      ['dot-dot', '/proxy/orders/../admin'],
-      ['dot', '/proxy/orders/./1'],
-      ['%2e%2e', '/proxy/orders/%2e%2e/admin'],
-      ['%2E%2E', '/proxy/orders/%2E%2E/admin'],
-      ['.%2e', '/proxy/orders/.%2e/admin'],
-      ['%2f', '/proxy/orders%2f..%2fadmin'],
-      ['%2F', '/proxy/orders%2Fadmin'],
-      ['backslash', '/proxy/orders\\..\\admin'],
-      ['%5c', '/proxy/orders%5c..%5cadmin'],
-      ['%00', '/proxy/orders/1%00.json'],
-      ['%0d%0a', '/proxy/orders/1%0d%0aX-Evil:%201'],
-      ['%1f', '/proxy/orders/%1f'],
-      ['empty segment', '/proxy/orders//1'],
-      ['trailing slash', '/proxy/orders/'],
-      ['double encoding', '/proxy/orders/%252e%252e/admin'],
-      ['overlong UTF-8', '/proxy/orders/%c0%ae%c0%ae/admin'],
-      ['fullwidth dots', '/proxy/orders/%ef%bc%8e%ef%bc%8e/admin'],
-      ['matrix parameter', '/proxy/orders/..;/admin'],
-    ])('refuses %s with 400 invalid_request before reading the token', async (_name, path) => {
-      const { result, seen } = await seenBy(() => rawRequest(tollgate.baseUrl, { path, headers: bearer(writer.access_token) }));
-      expect(seen).toHaveLength(0);
-      expect(result.status).toBe(400);
-      expect(result.json).toEqual({ error: 'invalid_request', error_description: 'the request path is not allowed', code: 'INVALID_PATH' });
-    });
-
-    it('refuses a path with a bad segment even without a token (hygiene runs first)', async () => {
-      const result = await rawRequest(tollgate.baseUrl, { path: '/proxy/orders/%2e%2e/admin' });
-      expect(result.status).toBe(400);
-    });
-
-    it.each([
-      ['raw NUL', '/proxy/orders/1\u0000'],
-      ['raw CR LF', '/proxy/orders/1\r\nX-Evil: 1'],
-      ['raw tab', '/proxy/orders/\t1'],
-      ['raw DEL', '/proxy/orders/\u007f'],
-      ['raw backslash', '/proxy/orders\\admin'],
-    ])('refuses %s in an API Gateway event (which HTTP clients cannot even send)', async (_name, path) => {
-      const handler = createProxyHandler(tollgate.services, observability);
-      const before = upstream.received.length;
-      const result = await handler(apiGatewayEvent(path, writer.access_token), lambdaContext());
-      expect(upstream.received.length).toBe(before);
-      expect(result.statusCode).toBe(400);
-      expect(JSON.parse(result.body).code).toBe('INVALID_PATH');
-    });
-  });
+  // Path traversal and encoding tricks (over HTTP and as raw API Gateway events) are the attack suite's table:
+  // test/security/proxy-abuse.int.test.ts.
 
   describe('CORS', () => {
     it('answers a preflight from an allowed origin without a token and without calling the upstream', async () => {
@@ -548,42 +480,3 @@ describe('proxy: forwarding, header hygiene and errors over HTTP', () => {
     });
   });
 });
-
-/** An API Gateway REST (payload v1) event for the proxy resource, as API Gateway builds it. */
-function apiGatewayEvent(path: string, token: string): HttpEvent {
-  return {
-    resource: '/proxy/{proxy+}',
-    path,
-    httpMethod: 'GET',
-    headers: { Authorization: `Bearer ${token}` },
-    multiValueHeaders: { Authorization: [`Bearer ${token}`] },
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: { proxy: path.slice('/proxy/'.length) },
-    stageVariables: null,
-    body: null,
-    isBase64Encoded: false,
-    requestContext: {
-      requestId: 'test',
-      identity: { sourceIp: '198.51.100.7' },
-      stage: 'prod',
-    } as HttpEvent['requestContext'],
-  };
-}
-
-function lambdaContext(): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'proxy',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:proxy',
-    memoryLimitInMB: '512',
-    awsRequestId: 'test',
-    logGroupName: '/aws/lambda/proxy',
-    logStreamName: 'test',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
