@@ -151,6 +151,23 @@ describe('abuse of the proxy', () => {
       expect(JSON.parse(result.body)).toEqual(PROXY_REFUSALS.INVALID_PATH.body);
     });
 
+    it('a bearer token over 16 KiB in an API Gateway event: 401 TOKEN_INVALID, never forwarded', async () => {
+      const handler = createProxyHandler(suite.tollgate.services, testObservability());
+
+      const { result, seen } = await seenBy(() => handler(apiGatewayEvent('/proxy/orders/1', `${reader.access_token}${'A'.repeat(16_384)}`), lambdaContext()));
+
+      expect(seen).toHaveLength(0);
+      expect(result.statusCode).toBe(401);
+      expect(JSON.parse(result.body)).toEqual(PROXY_REFUSALS.TOKEN_INVALID.body);
+    });
+
+    it('a request head over 16 KiB over HTTP: 431 from the server in front (API Gateway: 10 KiB), never forwarded', async () => {
+      const { result, seen } = await seenBy(() => suite.proxy({ path: '/proxy/orders/1', headers: bearer(`${reader.access_token}${'A'.repeat(16_384)}`) }));
+
+      expect(seen).toHaveLength(0);
+      expect(result.status).toBe(431);
+    });
+
     it('forwards what passes as the canonical path it checked, at the configured upstream (an "@" cannot become a host)', async () => {
       const { result, seen } = await seenBy(() => suite.proxy({ path: '/proxy/orders/@169.254.169.254/%7Eme%2a', headers: bearer(reader.access_token) }));
 
