@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { SessionKind } from '../config/config';
 import { ACCESS_TOKEN_TYP, type TollgateClaims } from '../domain/access-token-claims';
 import { AccessTokenError } from '../domain/errors';
@@ -76,27 +76,30 @@ export class AccessTokens {
    */
   async verify(token: string, options: { allowExpired?: boolean } = {}): Promise<AccessTokenClaims> {
     const keys = await this.keys.load();
-    let kid: string | undefined;
-    try {
-      kid = decodeProtectedHeader(token).kid;
-    } catch {
-      throw new AccessTokenError('TOKEN_INVALID', 'not a JWS');
-    }
-    const key = kid ? keys.verificationKey(kid) : undefined;
-    if (!key) throw new AccessTokenError('TOKEN_INVALID', 'unknown kid');
-    const alg = keys.publicJwks.find((jwk) => jwk.kid === kid)?.alg;
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, key, {
-        issuer: this.issuer,
-        audience: this.audience,
-        algorithms: alg ? [alg] : [],
-        typ: ACCESS_TOKEN_TYP,
-        requiredClaims: ['exp', 'iat', 'sub', 'sid', 'jti'],
-        clockTolerance: 0,
-        currentDate: new Date(this.clock.now()),
-      }));
+      // The header is decoded once, by jose; the key is the published key of that `kid`, with its own algorithm only.
+      ({ payload } = await jwtVerify(
+        token,
+        (header) => {
+          const key = header.kid ? keys.verificationKey(header.kid) : undefined;
+          const alg = key ? keys.publicJwks.find((jwk) => jwk.kid === header.kid)?.alg : undefined;
+          if (!key || !alg) throw new AccessTokenError('TOKEN_INVALID', 'unknown kid');
+          if (header.alg !== alg) throw new AccessTokenError('TOKEN_INVALID', 'algorithm is not the key\'s');
+          return key;
+        },
+        {
+          issuer: this.issuer,
+          audience: this.audience,
+          algorithms: this.algorithms(keys),
+          typ: ACCESS_TOKEN_TYP,
+          requiredClaims: ['exp', 'iat', 'sub', 'sid', 'jti'],
+          clockTolerance: 0,
+          currentDate: new Date(this.clock.now()),
+        },
+      ));
     } catch (error) {
+      if (error instanceof AccessTokenError) throw error;
       if (error instanceof joseErrors.JWTExpired) {
         if (options.allowExpired && error.payload.iss === this.issuer && error.payload.aud === this.audience) {
           return checkShape(error.payload);
@@ -109,6 +112,11 @@ export class AccessTokens {
       throw new AccessTokenError('TOKEN_INVALID', 'iat in the future');
     }
     return checkShape(payload);
+  }
+
+  /** The algorithms of the published keys (never `none`, never HMAC: only what Tollgate signs with). */
+  private algorithms(keys: Awaited<ReturnType<SigningKeySource['load']>>): string[] {
+    return [...new Set(keys.publicJwks.map((jwk) => jwk.alg).filter((alg): alg is string => typeof alg === 'string'))];
   }
 }
 
