@@ -100,15 +100,19 @@ describe('proxy: oauth2 client credentials toward the upstream', () => {
 
   let accessAt = 0;
   /** Calls the proxy with an access token that is valid at the test clock's time (the clock jumps by hours here). */
-  const call = async (method = 'GET', body?: string) => {
+  const ensureAccess = async () => {
     if (clock.now() - accessAt > 600_000) {
       access = (await ciAccessToken(tollgate, issuers, { nowSeconds: Math.floor(clock.now() / 1000) })).access_token;
       accessAt = clock.now();
     }
+  };
+  const call = async (method = 'GET', body?: string) => {
+    await ensureAccess();
     return rawRequest(tollgate.baseUrl, { method, path: '/proxy/orders/1', headers: bearer(access), body });
   };
 
   it('fetches one upstream token for 50 concurrent requests, authenticating per RFC 6749 §2.3.1', async () => {
+    await ensureAccess(); // one session for all 50 calls: the subject of the test is the upstream token cache
     tokens.delayMs = 150; // every request arrives while the one fetch is in flight
     const answers = await Promise.all(Array.from({ length: 50 }, () => call()));
     tokens.delayMs = 0;
