@@ -34,11 +34,11 @@ export interface ApiFunctionsProps {
  * | function | sessions table | guards table | secrets | other |
  * |---|---|---|---|---|
  * | token (exchange) | PutItem | PutItem, DeleteItem (single-use markers); GetItem, UpdateItem (rate-limit counters); BatchGetItem (webhook markers)¹ | signing keys: GetSecretValue | lambda:InvokeFunction on refresh |
- * | refresh | GetItem, UpdateItem | BatchGetItem (webhook markers)¹ | signing keys | — |
+ * | refresh | GetItem, UpdateItem | BatchGetItem (webhook markers)¹; PutItem of `dpop#…` keys only (DPoP proof markers) | signing keys | — |
  * | verify | GetItem | — | signing keys | — |
  * | revoke | GetItem, UpdateItem | — | signing keys | — |
  * | metadata | — | — | signing keys | — |
- * | proxy | GetItem | GetItem, UpdateItem (rate-limit counters) | signing keys, upstream credentials | — |
+ * | proxy | GetItem | GetItem, UpdateItem (rate-limit counters); PutItem of `dpop#…` keys only (DPoP proof markers) | signing keys, upstream credentials | — |
  * | clerkWebhook | Query on the bySubject and byUpstreamSid indexes, UpdateItem | PutItem, DeleteItem (delivery markers) | its Svix signing secret | — |
  *
  * ¹ Only with `webhooks.clerk`: exchange and refresh of the trusts it governs
@@ -90,6 +90,8 @@ export class ApiFunctions extends Construct {
     });
     allow(refresh, sessions, 'GetItem', 'UpdateItem');
     if (webhookMarkers.length > 0) allow(refresh, guards, ...webhookMarkers);
+    // A DPoP-bound session's refresh checks a proof, whose jti is recorded once.
+    allowDpopMarkers(refresh, guards);
 
     const token = make('token', 'token', 'Tollgate: POST /token token exchange (RFC 8693)', {
       // Longer than its wait for the refresh function, so that wait ends first.
@@ -118,6 +120,7 @@ export class ApiFunctions extends Construct {
       });
       allow(proxy, sessions, 'GetItem');
       allow(proxy, guards, 'GetItem', 'UpdateItem');
+      allowDpopMarkers(proxy, guards);
       readSecrets(proxy, props.secretIds.proxy);
       this.functions.proxy = proxy;
     }
@@ -149,6 +152,20 @@ export class ApiFunctions extends Construct {
 /** One statement: these DynamoDB actions on this table (never its indexes unless a Query needs them). */
 function allow(fn: TollgateFunction, table: ITable, ...actions: string[]): void {
   fn.role.addToPrincipalPolicy(new PolicyStatement({ actions: actions.map((action) => `dynamodb:${action}`), resources: [table.tableArn] }));
+}
+
+/**
+ * PutItem of DPoP proof markers only (RFC 9449 §11.1 `jti` replay, keys `dpop#…`,
+ * see src/dpop/dpop-proof.ts): functions that must not write anything else there.
+ */
+function allowDpopMarkers(fn: TollgateFunction, guards: ITable): void {
+  fn.role.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: ['dynamodb:PutItem'],
+      resources: [guards.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['dpop#*'] } },
+    }),
+  );
 }
 
 /**

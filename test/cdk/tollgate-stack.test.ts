@@ -206,6 +206,7 @@ describe('Tollgate stack', () => {
           allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], arnOf(stack.tables.sessions)),
           // Webhook markers (the config has webhooks.clerk).
           allow(['dynamodb:BatchGetItem'], arnOf(stack.tables.guards)),
+          dpopMarkers(arnOf(stack.tables.guards)),
         ]),
       );
     });
@@ -245,6 +246,7 @@ describe('Tollgate stack', () => {
           allow(['secretsmanager:GetSecretValue'], [upstream, { Ref: id(stack.signingKeys.secret) }]),
           allow(['dynamodb:GetItem'], arnOf(stack.tables.sessions)),
           allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], arnOf(stack.tables.guards)),
+          dpopMarkers(arnOf(stack.tables.guards)),
         ]),
       );
     });
@@ -411,7 +413,7 @@ describe('Tollgate stack', () => {
       tokensOnly.template.hasOutput('Issuer', { Value: 'https://auth.example.com' });
     });
 
-    it('reads no webhook markers without webhooks: refresh never touches the guards table', () => {
+    it('reads no webhook markers without webhooks: refresh only records DPoP proof markers in the guards table', () => {
       const { token, refresh } = tokensOnly.stack.functions.functions;
       const actions = (fn: typeof token) =>
         Object.values(tokensOnly.template.findResources('AWS::IAM::Policy'))
@@ -419,7 +421,7 @@ describe('Tollgate stack', () => {
           .flatMap((policy) => (policy.Properties.PolicyDocument.Statement as Statement[]).flatMap((statement) => [statement.Action].flat()));
 
       expect(actions(token)).not.toContain('dynamodb:BatchGetItem');
-      expect(actions(refresh).filter((action) => action.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+      expect(actions(refresh).filter((action) => action.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     });
 
     it('uses the defaults: 100/200 stage throttling, a year of logs, monthly rotation', () => {
@@ -458,6 +460,11 @@ describe('Tollgate stack', () => {
 
 function allow(actions: string[], resource: unknown): Statement {
   return { Effect: 'Allow', Action: actions.length === 1 ? actions[0]! : actions, Resource: resource };
+}
+
+/** PutItem restricted to DPoP proof markers (`dpop#…` keys). */
+function dpopMarkers(resource: unknown): Statement {
+  return { ...allow(['dynamodb:PutItem'], resource), Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['dpop#*'] } } } as Statement;
 }
 
 /** Statements in a stable order, each action list sorted, single actions and resources unwrapped. */
