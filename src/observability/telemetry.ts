@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Telemetry, TollgateEvent } from '../ports/telemetry';
+import { DimensionedMetrics } from './dimensioned-metrics';
 
 /** Log messages per event: a short constant message plus structured fields. */
 const MESSAGES: Record<TollgateEvent['type'], string> = {
@@ -52,10 +53,14 @@ function dimensions(event: TollgateEvent): Record<string, string> {
  * a single metric so its dimension does not bleed onto the others.
  */
 export class PowertoolsTelemetry implements Telemetry {
+  private readonly dimensioned: DimensionedMetrics;
+
   constructor(
     private readonly metrics: Metrics,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.dimensioned = new DimensionedMetrics(metrics);
+  }
 
   emit(event: TollgateEvent): void {
     const { type, ...fields } = event;
@@ -64,9 +69,7 @@ export class PowertoolsTelemetry implements Telemetry {
     if (Object.keys(dims).length === 0) {
       this.metrics.addMetric(type, unit, value);
     } else {
-      const single = this.metrics.singleMetric();
-      for (const [name, dimension] of Object.entries(dims)) single.addDimension(name, dimension);
-      single.addMetric(type, unit, value);
+      this.dimensioned.for(dims).addMetric(type, unit, value);
     }
     if (METRIC_ONLY.has(type)) return;
     if (type === 'TokenRejected' || type === 'RefreshReuseDetected' || (event.type === 'ProxyRequest' && event.status >= 500)) {

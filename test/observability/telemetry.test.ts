@@ -57,6 +57,14 @@ describe('PowertoolsTelemetry: proxy events', () => {
     ]);
   });
 
+  it('keeps each event in its own dimension set when instances are reused', () => {
+    for (const reason of ['idle', 'absolute', 'idle'] as const) telemetry.emit({ type: 'SessionTimedOut', reason, sid: 's1' });
+    const documents = emitted().filter((emf) => 'SessionTimedOut' in emf);
+    expect(documents.map((emf) => emf.reason)).toEqual(['idle', 'absolute', 'idle']);
+    for (const emf of documents) expect(emf._aws.CloudWatchMetrics[0]!.Dimensions[0]!.sort()).toEqual(['reason', 'service']);
+    expect(documents.every((emf) => emf.SessionTimedOut === 1)).toBe(true);
+  });
+
   it('logs a 5xx proxy request as a warning', () => {
     telemetry.emit({ type: 'ProxyRequest', route: 'none', statusClass: '5xx', method: 'GET', status: 502, code: 'UPSTREAM_UNAVAILABLE' });
     expect(logger.lines[0]!.level).toBe('WARN');
