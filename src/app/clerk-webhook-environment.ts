@@ -12,7 +12,7 @@ import type { ReplayGuard } from '../ports/replay-guard';
 import type { SecretResolver } from '../ports/secret-resolver';
 import type { Telemetry } from '../ports/telemetry';
 import { ClerkWebhookService, type ClerkWebhookDeps } from '../webhooks/clerk-webhook-service';
-import { configFromEnvironment, createSecretsManagerClient } from './environment';
+import { configFromEnvironment, createSecretsManagerClient } from './config-environment';
 import { clerkWebhookTrustNames } from '../webhooks/webhook-trusts';
 
 type Env = Record<string, string | undefined>;

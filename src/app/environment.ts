@@ -1,61 +1,38 @@
-import { readFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { parseConfig, ConfigError, type TollgateConfig } from '../config/config';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EnvNames } from '../config/env-names';
 import { epochSeconds, systemClock, type Clock } from '../domain/clock';
-import { CachedSigningKeySource } from '../adapters/cached-signing-key-source';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { boundedRequestHandler, createDocumentClient, STORE_TIMEOUTS } from '../adapters/dynamo-client';
+import { createDocumentClient } from '../adapters/dynamo-client';
 import { DynamoRateLimiter } from '../adapters/dynamo-rate-limiter';
 import { DynamoReplayGuard } from '../adapters/dynamo-replay-guard';
 import { SecretRefs } from '../adapters/secret-refs';
 import { DynamoSessionStore } from '../adapters/dynamo-session-store';
 import type { Observability } from '../http/middleware';
 import { PowertoolsTelemetry } from '../observability/telemetry';
-import { createServices, type Services } from './services';
+import { createSecretsManagerClient, keyDepsFromEnvironment, requireEnv, type Env } from './config-environment';
+import {
+  createProxyServices,
+  createRevokeServices,
+  createServices,
+  createTokenServices,
+  createVerifyServices,
+  type ProxyServices,
+  type RevokeServices,
+  type Services,
+  type TokenServices,
+  type VerifyServices,
+} from './services';
 
-type Env = Record<string, string | undefined>;
+// The store-free half (config, issuer, observability, signing keys, the metadata function's services).
+export {
+  configFromEnvironment,
+  createObservability,
+  createSecretsManagerClient,
+  metadataServicesFromEnvironment,
+  resolveIssuer,
+} from './config-environment';
 
-/** Reads the config from `TOLLGATE_CONFIG_JSON` (deployed) or the file named by `TOLLGATE_CONFIG`. */
-export function configFromEnvironment(env: Env): TollgateConfig {
-  const inline = env[EnvNames.configJson];
-  if (inline) return parseConfig(inline, EnvNames.configJson);
-  const file = env[EnvNames.configFile];
-  if (!file) throw new ConfigError([`${EnvNames.configFile} or ${EnvNames.configJson} must be set`]);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError([`${file}: cannot read (${(error as Error).message})`]);
-  }
-  return parseConfig(text, file);
-}
-
-/** `config.issuer`, else the public base URL the deployment is served on. */
-export function resolveIssuer(config: TollgateConfig, env: Env): string {
-  const issuer = config.issuer ?? env[EnvNames.publicBaseUrl];
-  if (!issuer) throw new ConfigError([`issuer: required when ${EnvNames.publicBaseUrl} is not set`]);
-  return issuer.replace(/\/+$/, '');
-}
-
-function requireEnv(env: Env, name: string): string {
-  const value = env[name];
-  if (!value) throw new ConfigError([`${name} must be set`]);
-  return value;
-}
-
-export function createObservability(): Observability {
-  const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'tollgate';
-  return {
-    logger: new Logger({ serviceName }),
-    metrics: new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Tollgate', serviceName }),
-  };
-}
-
-/** Pre-built clients a caller may hand to `servicesFromEnvironment` instead of the ones it would build. */
+/** Pre-built clients a caller may hand to the `…FromEnvironment` factories instead of the ones they would build. */
 export interface EnvironmentOverrides {
   /**
    * The DynamoDB document client every store adapter uses. The benchmark passes
@@ -64,59 +41,107 @@ export interface EnvironmentOverrides {
   documentClient?: DynamoDBDocumentClient;
 }
 
+function documentClientFromEnvironment(env: Env, overrides: EnvironmentOverrides): DynamoDBDocumentClient {
+  return overrides.documentClient ?? createDocumentClient({ endpoint: env[EnvNames.dynamodbEndpoint], region: env.AWS_REGION });
+}
+
+function sessionsFromEnvironment(env: Env, client: DynamoDBDocumentClient, clock: Clock): DynamoSessionStore {
+  return new DynamoSessionStore(client, requireEnv(env, EnvNames.sessionsTable), () => epochSeconds(clock));
+}
+
+/** The guards table's two users: the replay guard (assertion `jti`s, DPoP proofs) and the rate limiter. */
+function guardsFromEnvironment(env: Env, client: DynamoDBDocumentClient, clock: Clock) {
+  const table = requireEnv(env, EnvNames.guardsTable);
+  return {
+    replay: new DynamoReplayGuard(client, table, () => epochSeconds(clock)),
+    rateLimiter: new DynamoRateLimiter(client, table, clock),
+  };
+}
+
+function telemetryFor(observability: Observability): PowertoolsTelemetry {
+  return new PowertoolsTelemetry(observability.metrics, observability.logger);
+}
+
 /**
- * The composition root for deployed functions and the local server: concrete
- * adapters chosen by configuration (DynamoDB tables and endpoint, signing keys
- * from Secrets Manager or a file), built once per process.
+ * Upstream credential refs for the proxy. The Secrets Manager client is built
+ * on first use: only a config naming an aws-secretsmanager ref needs it.
  */
-export function servicesFromEnvironment(env: Env, observability: Observability, clock: Clock = systemClock, overrides: EnvironmentOverrides = {}): Services {
-  const config = configFromEnvironment(env);
-  const issuer = resolveIssuer(config, env);
-  const client = overrides.documentClient ?? createDocumentClient({ endpoint: env[EnvNames.dynamodbEndpoint], region: env.AWS_REGION });
-  const nowSeconds = () => epochSeconds(clock);
-  const sessions = new DynamoSessionStore(client, requireEnv(env, EnvNames.sessionsTable), nowSeconds);
-  const replay = new DynamoReplayGuard(client, requireEnv(env, EnvNames.guardsTable), nowSeconds);
+function secretRefsFromEnvironment(env: Env, clock: Clock): SecretRefs {
   let secretsManager: SecretsManagerClient | undefined;
+  return new SecretRefs({ env, secretsManager: () => (secretsManager ??= createSecretsManagerClient(env)), clock });
+}
+
+/*
+ * The composition roots. Each reads the config (an invalid one fails the
+ * init loudly) and builds the concrete adapters its services need (DynamoDB
+ * tables and endpoint, signing keys from Secrets Manager or a file), once per
+ * process. A Lambda entry module calls only its own function's factory, so its
+ * bundle carries only what that function serves (docs/performance.md, "Bundles
+ * per function"); the local server calls `servicesFromEnvironment`.
+ */
+
+/** `POST /verify`: reads sessions. */
+export function verifyServicesFromEnvironment(env: Env, clock: Clock = systemClock, overrides: EnvironmentOverrides = {}): VerifyServices {
+  const keys = keyDepsFromEnvironment(env, clock);
+  return createVerifyServices({ ...keys, sessions: sessionsFromEnvironment(env, documentClientFromEnvironment(env, overrides), clock) });
+}
+
+/** `POST /revoke`: reads and ends sessions. */
+export function revokeServicesFromEnvironment(
+  env: Env,
+  observability: Observability,
+  clock: Clock = systemClock,
+  overrides: EnvironmentOverrides = {},
+): RevokeServices {
+  const keys = keyDepsFromEnvironment(env, clock);
+  const sessions = sessionsFromEnvironment(env, documentClientFromEnvironment(env, overrides), clock);
+  return createRevokeServices({ ...keys, sessions, telemetry: telemetryFor(observability) });
+}
+
+/** `POST /token` (the token and refresh functions): sessions, the replay guard and the rate limiter. */
+export function tokenServicesFromEnvironment(
+  env: Env,
+  observability: Observability,
+  clock: Clock = systemClock,
+  overrides: EnvironmentOverrides = {},
+): TokenServices {
+  const keys = keyDepsFromEnvironment(env, clock);
+  const client = documentClientFromEnvironment(env, overrides);
+  return createTokenServices({
+    ...keys,
+    sessions: sessionsFromEnvironment(env, client, clock),
+    ...guardsFromEnvironment(env, client, clock),
+    telemetry: telemetryFor(observability),
+  });
+}
+
+/** `ANY /proxy/{proxy+}`: reads sessions; DPoP markers and rate-limit counters in the guards table; upstream credentials. */
+export function proxyServicesFromEnvironment(
+  env: Env,
+  observability: Observability,
+  clock: Clock = systemClock,
+  overrides: EnvironmentOverrides = {},
+): ProxyServices {
+  const keys = keyDepsFromEnvironment(env, clock);
+  const client = documentClientFromEnvironment(env, overrides);
+  return createProxyServices({
+    ...keys,
+    sessions: sessionsFromEnvironment(env, client, clock),
+    ...guardsFromEnvironment(env, client, clock),
+    secrets: secretRefsFromEnvironment(env, clock),
+    telemetry: telemetryFor(observability),
+  });
+}
+
+/** Every service, sharing one session gate: the local server (every route in one process) and the benchmark. */
+export function servicesFromEnvironment(env: Env, observability: Observability, clock: Clock = systemClock, overrides: EnvironmentOverrides = {}): Services {
+  const keys = keyDepsFromEnvironment(env, clock);
+  const client = documentClientFromEnvironment(env, overrides);
   return createServices({
-    config,
-    issuer,
-    sessions,
-    replay,
-    rateLimiter: new DynamoRateLimiter(client, requireEnv(env, EnvNames.guardsTable), clock),
-    secrets: new SecretRefs({
-      env,
-      // Built on first use: only a config naming an aws-secretsmanager ref needs it.
-      secretsManager: () => (secretsManager ??= createSecretsManagerClient(env)),
-      clock,
-    }),
-    signingKeys: new CachedSigningKeySource(signingKeyReader(env), clock),
-    telemetry: new PowertoolsTelemetry(observability.metrics, observability.logger),
-    clock,
+    ...keys,
+    sessions: sessionsFromEnvironment(env, client, clock),
+    ...guardsFromEnvironment(env, client, clock),
+    secrets: secretRefsFromEnvironment(env, clock),
+    telemetry: telemetryFor(observability),
   });
-}
-
-/** Secrets Manager with the store's timeouts: a hanging read becomes a 503 in seconds, not a Lambda timeout. */
-export function createSecretsManagerClient(env: Env): SecretsManagerClient {
-  return new SecretsManagerClient({
-    endpoint: env[EnvNames.secretsManagerEndpoint],
-    region: env.AWS_REGION,
-    maxAttempts: STORE_TIMEOUTS.maxAttempts,
-    requestHandler: boundedRequestHandler(),
-  });
-}
-
-function signingKeyReader(env: Env): () => Promise<string> {
-  const secretId = env[EnvNames.signingKeysSecretId];
-  if (secretId) {
-    // The store's timeouts: a hanging Secrets Manager at cold start is a 503 in seconds, and the next request reads again.
-    const client = createSecretsManagerClient(env);
-    return async () => {
-      const result = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-      if (!result.SecretString) throw new Error('signing key secret has no string value');
-      return result.SecretString;
-    };
-  }
-  const file = env[EnvNames.signingKeysFile];
-  if (file) return () => readFile(file, 'utf8');
-  throw new ConfigError([`${EnvNames.signingKeysSecretId} or ${EnvNames.signingKeysFile} must be set`]);
 }

@@ -60,42 +60,128 @@ export interface Services {
   proxy?: ProxyService;
 }
 
-/** Wires the services together. The only place that knows which service needs which collaborator. */
-export function createServices(deps: ServiceDeps): Services {
-  const clock = deps.clock ?? systemClock;
-  const { config, issuer } = deps;
-  const accessTokens = new AccessTokens(deps.signingKeys, clock, issuer, config.audience, config.accessTokenTtlSeconds);
-  const subjects = new RateLimitedSubjectTokenVerifier(config, new IssuerKeys({ fetch: deps.fetch, clock }), clock, issuer, {
+/**
+ * What each function's handler uses. A Lambda entry module builds only its
+ * own (see `src/app/environment.ts`), so its bundle carries only the services
+ * its routes serve; the local server builds `Services` (every route) and hands
+ * the same object to every handler.
+ */
+export type MetadataServices = Pick<Services, 'config' | 'issuer' | 'signingKeys'>;
+export type VerifyServices = Pick<Services, 'introspection'>;
+export type RevokeServices = Pick<Services, 'revocation' | 'gate'>;
+export type TokenServices = Pick<Services, 'config' | 'tokens' | 'dpopNonces' | 'rateLimiter' | 'telemetry'>;
+export type ProxyServices = Pick<Services, 'config' | 'proxy' | 'telemetry'>;
+
+/** The collaborators every token-checking service starts from. */
+type KeyDeps = Pick<ServiceDeps, 'config' | 'issuer' | 'signingKeys' | 'clock'>;
+type SessionDeps = KeyDeps & Pick<ServiceDeps, 'sessions'>;
+
+function accessTokensFor(deps: KeyDeps, clock: Clock): AccessTokens {
+  return new AccessTokens(deps.signingKeys, clock, deps.issuer, deps.config.audience, deps.config.accessTokenTtlSeconds);
+}
+
+function sessionGateFor(deps: SessionDeps, accessTokens: AccessTokens, clock: Clock): SessionGate {
+  return new SessionGate(
+    accessTokens,
+    deps.sessions,
+    clock,
+    deps.config.proxy?.sessionCacheSeconds ?? 5,
+    new Set(deps.config.trust.map((trust) => trust.name)),
+  );
+}
+
+function dpopFor(deps: KeyDeps & Pick<ServiceDeps, 'replay'>, clock: Clock): { dpop: DpopProofVerifier; dpopNonces?: DpopNonces } {
+  const { config } = deps;
+  const dpopNonces = config.dpop.nonce ? new DpopNonces(deps.signingKeys, clock, deps.issuer, config.dpop.nonceLifetimeSeconds) : undefined;
+  return { dpop: new DpopProofVerifier(deps.replay, clock, dpopNonces), dpopNonces };
+}
+
+function tokenServiceFor(
+  deps: Pick<ServiceDeps, 'config' | 'issuer' | 'sessions' | 'replay' | 'rateLimiter' | 'telemetry' | 'fetch'>,
+  clock: Clock,
+  accessTokens: AccessTokens,
+  dpop: DpopProofVerifier,
+  dpopNonces: DpopNonces | undefined,
+): TokenService {
+  const { config } = deps;
+  const subjects = new RateLimitedSubjectTokenVerifier(config, new IssuerKeys({ fetch: deps.fetch, clock }), clock, deps.issuer, {
     limiter: deps.rateLimiter,
     perMinute: config.rateLimit.tokenRequestsPerMinutePerSubject,
     telemetry: deps.telemetry,
   });
-  const gate = new SessionGate(
+  return new TokenService({
+    config,
+    subjects,
     accessTokens,
-    deps.sessions,
+    sessions: deps.sessions,
+    replay: deps.replay,
+    telemetry: deps.telemetry,
     clock,
-    config.proxy?.sessionCacheSeconds ?? 5,
-    new Set(config.trust.map((trust) => trust.name)),
-  );
-  const dpopNonces = config.dpop.nonce ? new DpopNonces(deps.signingKeys, clock, issuer, config.dpop.nonceLifetimeSeconds) : undefined;
-  const dpop = new DpopProofVerifier(deps.replay, clock, dpopNonces);
+    dpop,
+    dpopNonces,
+  });
+}
+
+/** The verify function: introspection over the session gate. Reads sessions, writes nothing. */
+export function createVerifyServices(deps: SessionDeps): VerifyServices {
+  const clock = deps.clock ?? systemClock;
+  const gate = sessionGateFor(deps, accessTokensFor(deps, clock), clock);
+  return { introspection: new IntrospectionService(gate, clock, deps.issuer, deps.config.audience) };
+}
+
+/** The revoke function: revocation, and the gate whose cache it clears. */
+export function createRevokeServices(deps: SessionDeps & Pick<ServiceDeps, 'telemetry'>): RevokeServices {
+  const clock = deps.clock ?? systemClock;
+  const accessTokens = accessTokensFor(deps, clock);
+  return {
+    revocation: new RevocationService(accessTokens, deps.sessions, deps.telemetry, clock),
+    gate: sessionGateFor(deps, accessTokens, clock),
+  };
+}
+
+/** The token and refresh functions: the token service (exchange and refresh) and `/token`'s per-IP limit. */
+export function createTokenServices(deps: Omit<ServiceDeps, 'secrets'>): TokenServices {
+  const clock = deps.clock ?? systemClock;
+  const { dpop, dpopNonces } = dpopFor(deps, clock);
+  return {
+    config: deps.config,
+    tokens: tokenServiceFor(deps, clock, accessTokensFor(deps, clock), dpop, dpopNonces),
+    dpopNonces,
+    rateLimiter: deps.rateLimiter,
+    telemetry: deps.telemetry,
+  };
+}
+
+/** The proxy function: the proxy over the session gate, DPoP and the rate limiter. */
+export function createProxyServices(deps: ServiceDeps): ProxyServices {
+  const clock = deps.clock ?? systemClock;
+  const gate = sessionGateFor(deps, accessTokensFor(deps, clock), clock);
+  const { dpop, dpopNonces } = dpopFor(deps, clock);
+  return {
+    config: deps.config,
+    proxy: deps.config.proxy ? createProxyService(deps.config.proxy, gate, deps, clock, dpop, dpopNonces) : undefined,
+    telemetry: deps.telemetry,
+  };
+}
+
+/**
+ * Wires every service together, sharing one access token service, one
+ * session gate (so a revocation clears the proxy's cache at once) and one
+ * DPoP verifier: the local server, which serves every route from one process.
+ */
+export function createServices(deps: ServiceDeps): Services {
+  const clock = deps.clock ?? systemClock;
+  const { config, issuer } = deps;
+  const accessTokens = accessTokensFor(deps, clock);
+  const gate = sessionGateFor(deps, accessTokens, clock);
+  const { dpop, dpopNonces } = dpopFor(deps, clock);
   return {
     config,
     issuer,
     clock,
     signingKeys: deps.signingKeys,
     accessTokens,
-    tokens: new TokenService({
-      config,
-      subjects,
-      accessTokens,
-      sessions: deps.sessions,
-      replay: deps.replay,
-      telemetry: deps.telemetry,
-      clock,
-      dpop,
-      dpopNonces,
-    }),
+    tokens: tokenServiceFor(deps, clock, accessTokens, dpop, dpopNonces),
     gate,
     introspection: new IntrospectionService(gate, clock, issuer, config.audience),
     revocation: new RevocationService(accessTokens, deps.sessions, deps.telemetry, clock),

@@ -1,4 +1,4 @@
-import type { Services } from '../app/services';
+import type { MetadataServices } from '../app/services';
 import { GrantTypes } from './token-handler';
 import { httpHandler, type Observability } from '../http/middleware';
 import { json, publicJson } from '../http/responses';
@@ -13,7 +13,7 @@ export const WellKnownPaths = {
 } as const;
 
 /** RFC 8414 authorization server metadata. */
-export function authorizationServerMetadata(services: Services): Record<string, unknown> {
+export function authorizationServerMetadata(services: MetadataServices): Record<string, unknown> {
   const { issuer, config } = services;
   const scopes = new Set<string>();
   for (const trust of config.trust) for (const rule of trust.rules) for (const scope of rule.scopes) scopes.add(scope);
@@ -35,7 +35,7 @@ export function authorizationServerMetadata(services: Services): Record<string, 
 }
 
 /** `GET /.well-known/oauth-authorization-server` and `GET /.well-known/jwks.json`. */
-export function createMetadataHandler(services: Services, observability: Observability) {
+export function createMetadataHandler(services: MetadataServices, observability: Observability) {
   return httpHandler(observability, async (event) => {
     const path = event.resource && !event.resource.includes('{') ? event.resource : event.path;
     if (path.endsWith(WellKnownPaths.jwks)) {

@@ -1,4 +1,4 @@
-import type { Services } from '../app/services';
+import type { ProxyServices } from '../app/services';
 import type { HttpEvent, HttpResult } from '../http/api-event';
 import { bodyBytes, calledUrl, sourceIp } from '../http/api-event';
 import { httpHandler, type Observability } from '../http/middleware';
@@ -105,7 +105,7 @@ function statusClass(status: number): StatusClass {
  * (`proxy request`: method, route, status, upstream latency, subject, sid,
  * and for a refusal its code and private detail).
  */
-export function createProxyHandler(services: Services, observability: Observability) {
+export function createProxyHandler(services: ProxyServices, observability: Observability) {
   const cors = new CorsPolicy(services.config.proxy?.cors, services.config.proxy?.routes ?? []);
   return httpHandler(observability, async (event) => {
     const method = (event.httpMethod ?? 'GET').toUpperCase();

@@ -1,4 +1,4 @@
-import type { Services } from '../app/services';
+import type { RevokeServices } from '../app/services';
 import { readParameters, required } from '../http/form';
 import { httpHandler, type Observability } from '../http/middleware';
 import { NO_STORE } from '../http/responses';
@@ -8,7 +8,7 @@ import { NO_STORE } from '../http/responses';
  * refresh token. §2.2: 200 for any well-formed request, even for an unknown,
  * foreign or already revoked token, so callers learn nothing from the answer.
  */
-export function createRevokeHandler(services: Services, observability: Observability) {
+export function createRevokeHandler(services: RevokeServices, observability: Observability) {
   return httpHandler(observability, async (event) => {
     const parameters = readParameters(event);
     const sid = await services.revocation.revoke(required(parameters, 'token'));

@@ -1,6 +1,6 @@
 import { OAuthError, RateLimitedError } from '../domain/errors';
 import { parseScope } from '../domain/scope';
-import type { Services } from '../app/services';
+import type { TokenServices } from '../app/services';
 import { calledUrl, headerValues, sourceIp, type HttpEvent, type HttpResult } from '../http/api-event';
 import { readParameters, required } from '../http/form';
 import { httpHandler, type Observability } from '../http/middleware';
@@ -53,7 +53,7 @@ function dpopPresentation(event: HttpEvent): DpopPresentation | undefined {
 }
 
 /** RFC 9449 §8.2: with server nonces on, every answer to a DPoP request carries a current nonce. */
-async function withNonce(services: Services, dpop: DpopPresentation | undefined, body: unknown): Promise<HttpResult> {
+async function withNonce(services: TokenServices, dpop: DpopPresentation | undefined, body: unknown): Promise<HttpResult> {
   return json(200, body, dpop && services.dpopNonces ? { 'DPoP-Nonce': await services.dpopNonces.current() } : {});
 }
 
@@ -64,7 +64,7 @@ async function withNonce(services: Services, dpop: DpopPresentation | undefined,
  * token is verified (`RateLimitedSubjectTokenVerifier`). A refusal is 429
  * with `Retry-After` and an RFC 6749 §5.2-shaped body (`rate_limited`).
  */
-async function limitSourceIp(services: Services, event: HttpEvent): Promise<void> {
+async function limitSourceIp(services: TokenServices, event: HttpEvent): Promise<void> {
   const decision = await services.rateLimiter.hit(`token-ip:${sourceIp(event)}`, services.config.rateLimit.tokenRequestsPerMinutePerIp, 60);
   if (!decision.allowed) {
     services.telemetry.emit({ type: 'RateLimited', limit: 'token_ip' });
@@ -73,7 +73,7 @@ async function limitSourceIp(services: Services, event: HttpEvent): Promise<void
 }
 
 /** `POST /token`: RFC 6749 token endpoint for token exchange (RFC 8693) and refresh (§6). */
-export function createTokenHandler(services: Services, observability: Observability, options: TokenHandlerOptions = { grants: 'both' }) {
+export function createTokenHandler(services: TokenServices, observability: Observability, options: TokenHandlerOptions = { grants: 'both' }) {
   return httpHandler(observability, async (event) => {
     try {
       // In AWS the refresh function only receives events the token function already counted.

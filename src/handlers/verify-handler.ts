@@ -1,4 +1,4 @@
-import type { Services } from '../app/services';
+import type { VerifyServices } from '../app/services';
 import { readParameters, required } from '../http/form';
 import { httpHandler, type Observability } from '../http/middleware';
 import { json } from '../http/responses';
@@ -7,7 +7,7 @@ import { json } from '../http/responses';
  * `POST /verify`: RFC 7662 introspection. `token_type_hint` is accepted and
  * not needed: Tollgate tells its token kinds apart by shape.
  */
-export function createVerifyHandler(services: Services, observability: Observability) {
+export function createVerifyHandler(services: VerifyServices, observability: Observability) {
   return httpHandler(observability, async (event) => {
     const parameters = readParameters(event);
     const token = required(parameters, 'token');

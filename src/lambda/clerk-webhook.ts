@@ -1,5 +1,5 @@
 import { clerkWebhooksFromEnvironment } from '../app/clerk-webhook-environment';
-import { createObservability } from '../app/environment';
+import { createObservability } from '../app/config-environment';
 import { ConfigError } from '../config/config';
 import { createClerkWebhookHandler } from '../handlers/webhook-handler';
 

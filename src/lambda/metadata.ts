@@ -1,4 +1,6 @@
+import { metadataServicesFromEnvironment } from '../app/config-environment';
 import { createMetadataHandler } from '../handlers/metadata-handler';
-import { observability, services } from './runtime';
+import { observability } from './runtime';
 
-export const handler = createMetadataHandler(services, observability);
+/** `GET /.well-known/*`: metadata and the JWKS. Reads the signing key secret; no store. */
+export const handler = createMetadataHandler(metadataServicesFromEnvironment(process.env), observability);

@@ -1,5 +1,6 @@
+import { tokenServicesFromEnvironment } from '../app/environment';
 import { createTokenHandler } from '../handlers/token-handler';
-import { observability, services } from './runtime';
+import { observability } from './runtime';
 
 /** `refresh_token` grants of `POST /token`. */
-export const handler = createTokenHandler(services, observability, { grants: 'refresh' });
+export const handler = createTokenHandler(tokenServicesFromEnvironment(process.env, observability), observability, { grants: 'refresh' });

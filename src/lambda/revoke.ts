@@ -1,4 +1,6 @@
+import { revokeServicesFromEnvironment } from '../app/environment';
 import { createRevokeHandler } from '../handlers/revoke-handler';
-import { observability, services } from './runtime';
+import { observability } from './runtime';
 
-export const handler = createRevokeHandler(services, observability);
+/** `POST /revoke`: ends sessions. */
+export const handler = createRevokeHandler(revokeServicesFromEnvironment(process.env, observability), observability);

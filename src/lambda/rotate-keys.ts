@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { configFromEnvironment } from '../app/environment';
+import { configFromEnvironment } from '../app/config-environment';
 import { EnvNames } from '../config/env-names';
 import { systemClock } from '../domain/clock';
 import { generateSigningJwk } from '../adapters/jwk-set';

@@ -1,8 +1,9 @@
-import { createObservability, servicesFromEnvironment } from '../app/environment';
+import { createObservability } from '../app/config-environment';
 
 /**
- * Built once per Lambda execution environment, at cold start: config parsed and
- * validated (an invalid config fails the init loudly), clients created.
+ * Built once per Lambda execution environment, at cold start. Each entry
+ * module builds only its own function's services next to it (the
+ * `…ServicesFromEnvironment` factories), so its bundle carries nothing the
+ * function does not serve; an invalid config still fails the init loudly.
  */
 export const observability = createObservability();
-export const services = servicesFromEnvironment(process.env, observability);

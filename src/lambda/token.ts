@@ -3,8 +3,9 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ConfigError } from '../config/config';
 import { EnvNames } from '../config/env-names';
 import { lambdaRefreshDelegate, REFRESH_INVOKE_TIMEOUT_MS } from '../adapters/lambda-refresh-delegate';
+import { tokenServicesFromEnvironment } from '../app/environment';
 import { createTokenHandler } from '../handlers/token-handler';
-import { observability, services } from './runtime';
+import { observability } from './runtime';
 
 const refreshFunction = process.env[EnvNames.refreshFunctionName];
 if (!refreshFunction) throw new ConfigError([`${EnvNames.refreshFunctionName} must be set`]);
@@ -21,7 +22,7 @@ const lambda = new LambdaClient({
  * `POST /token`: token exchange here; `refresh_token` grants go to the
  * refresh function, which alone may update sessions.
  */
-export const handler = createTokenHandler(services, observability, {
+export const handler = createTokenHandler(tokenServicesFromEnvironment(process.env, observability), observability, {
   grants: 'exchange',
   delegateRefresh: lambdaRefreshDelegate(lambda, refreshFunction),
 });

@@ -1,4 +1,6 @@
+import { verifyServicesFromEnvironment } from '../app/environment';
 import { createVerifyHandler } from '../handlers/verify-handler';
-import { observability, services } from './runtime';
+import { observability } from './runtime';
 
-export const handler = createVerifyHandler(services, observability);
+/** `POST /verify`: introspection. Reads sessions, writes nothing. */
+export const handler = createVerifyHandler(verifyServicesFromEnvironment(process.env), observability);
