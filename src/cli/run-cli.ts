@@ -70,8 +70,10 @@ const COMMANDS: Record<CommandName, (line: CommandLine, io: CliIo) => Promise<Ex
   async exchange(line, io) {
     const url = baseUrl(line.url ?? io.env[SessionEnv.url]);
     const subjectToken = (await givenSubjectToken(line, io)) ?? (await actionsSubjectToken(line, io));
+    // expires_in counts from the server's answer; counting from before the request keeps our estimate at or before exp.
+    const requestedAt = io.now();
     const set = await exchangeToken(endpoints(url, io), { subjectToken, scope: line.scope, clientId: line.clientId });
-    await publish(io, sessionFromTokenSet(url, set, io.now()), line.output ?? defaultOutput(io), line.stateFile, set);
+    await publish(io, sessionFromTokenSet(url, set, requestedAt), line.output ?? defaultOutput(io), line.stateFile, set);
     return ExitCodes.ok;
   },
 
@@ -88,8 +90,9 @@ const COMMANDS: Record<CommandName, (line: CommandLine, io: CliIo) => Promise<Ex
       );
     }
     const url = baseUrl(session.url);
+    const requestedAt = io.now();
     const set = await refreshTokens(endpoints(url, io), { refreshToken, scope: line.scope, clientId: line.clientId });
-    await publish(io, sessionFromTokenSet(url, set, io.now()), line.output ?? defaultOutput(io), line.stateFile, set);
+    await publish(io, sessionFromTokenSet(url, set, requestedAt), line.output ?? defaultOutput(io), line.stateFile, set);
     return ExitCodes.ok;
   },
 

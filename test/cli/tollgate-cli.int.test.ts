@@ -104,7 +104,10 @@ describe('tollgate command (child process against the local server)', () => {
       expect(lines.slice(2).join('\n')).not.toContain(written.TOLLGATE_REFRESH_TOKEN!);
       expect(written.TOLLGATE_URL).toBe(url);
       expect(written.TOLLGATE_REFRESH_TOKEN).toMatch(/^tgr_/);
-      expect(Number(written.TOLLGATE_EXPIRES_AT)).toBe(decodeJwt(written.TOLLGATE_ACCESS_TOKEN!).exp);
+      // Counted from before the request: never after the token's exp, at most the request's duration before it.
+      const exp = decodeJwt(written.TOLLGATE_ACCESS_TOKEN!).exp!;
+      expect(Number(written.TOLLGATE_EXPIRES_AT)).toBeLessThanOrEqual(exp);
+      expect(Number(written.TOLLGATE_EXPIRES_AT)).toBeGreaterThanOrEqual(exp - 2);
       expect(assignments(githubOutput)).toEqual({
         'access-token': written.TOLLGATE_ACCESS_TOKEN,
         'refresh-token': written.TOLLGATE_REFRESH_TOKEN,
