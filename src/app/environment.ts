@@ -50,11 +50,12 @@ function sessionsFromEnvironment(env: Env, client: DynamoDBDocumentClient, clock
 }
 
 /** The guards table's two users: the replay guard (assertion `jti`s, DPoP proofs) and the rate limiter. */
-function guardsFromEnvironment(env: Env, client: DynamoDBDocumentClient, clock: Clock) {
+function guardsFromEnvironment(env: Env, client: DynamoDBDocumentClient, clock: Clock, observability: Observability) {
   const table = requireEnv(env, EnvNames.guardsTable);
   return {
     replay: new DynamoReplayGuard(client, table, () => epochSeconds(clock)),
-    rateLimiter: new DynamoRateLimiter(client, table, clock),
+    // A failed background counter write (the proxy's) is logged, never lost silently.
+    rateLimiter: new DynamoRateLimiter(client, table, clock, observability.logger),
   };
 }
 
@@ -110,7 +111,7 @@ export function tokenServicesFromEnvironment(
   return createTokenServices({
     ...keys,
     sessions: sessionsFromEnvironment(env, client, clock),
-    ...guardsFromEnvironment(env, client, clock),
+    ...guardsFromEnvironment(env, client, clock, observability),
     telemetry: telemetryFor(observability),
   });
 }
@@ -127,7 +128,7 @@ export function proxyServicesFromEnvironment(
   return createProxyServices({
     ...keys,
     sessions: sessionsFromEnvironment(env, client, clock),
-    ...guardsFromEnvironment(env, client, clock),
+    ...guardsFromEnvironment(env, client, clock, observability),
     secrets: secretRefsFromEnvironment(env, clock),
     telemetry: telemetryFor(observability),
   });
@@ -140,7 +141,7 @@ export function servicesFromEnvironment(env: Env, observability: Observability, 
   return createServices({
     ...keys,
     sessions: sessionsFromEnvironment(env, client, clock),
-    ...guardsFromEnvironment(env, client, clock),
+    ...guardsFromEnvironment(env, client, clock, observability),
     secrets: secretRefsFromEnvironment(env, clock),
     telemetry: telemetryFor(observability),
   });
