@@ -1,7 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { RATE_LIMIT_KEY_PREFIX } from '../../src/adapters/dynamo-rate-limiter';
 import { githubActionsClaims } from '../../src/local/dev-claims';
 import { createTokenHandler } from '../../src/handlers/token-handler';
 import type { HttpEvent } from '../../src/http/api-event';
@@ -28,6 +30,7 @@ describe('proxy: two instances sharing one store', () => {
   let store: TestStore;
   let a: LocalTollgate;
   let b: LocalTollgate;
+  let admin: DynamoDBClient;
   const clock = new TestClock(Math.floor(Date.now() / 60_000) * 60_000 + 1_000);
   const nowSeconds = () => Math.floor(clock.now() / 1000);
 
@@ -44,11 +47,13 @@ describe('proxy: two instances sharing one store', () => {
       proxy: { upstreamUrl: upstream.url, routes: ROUTES, sessionCacheSeconds: 5 },
       rateLimit: { requestsPerMinute: 5, tokenRequestsPerMinutePerSubject: 3, tokenRequestsPerMinutePerIp: 1_000 },
     };
+    admin = new DynamoDBClient({ endpoint: store.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     a = await startProxyTollgate({ ...shared, observability: recordingObservability() });
     b = await startProxyTollgate({ ...shared, observability: recordingObservability() });
   });
 
   afterAll(async () => {
+    admin?.destroy();
     await a?.close();
     await b?.close();
     await store?.close();
@@ -81,6 +86,17 @@ describe('proxy: two instances sharing one store', () => {
     clock.advance(retryAfter);
     const renewed = (await ciAccessToken(a, issuers, { nowSeconds: nowSeconds(), repository: 'acme/limited' })).access_token;
     expect((await rawRequest(a.baseUrl, { path: '/proxy/orders/1', headers: bearer(renewed) })).status).toBe(200);
+  });
+
+  it('has each proxied request in the shared count by the time its answer arrives (nothing left running after it)', async () => {
+    const token = (await ciAccessToken(a, issuers, { nowSeconds: nowSeconds(), repository: 'acme/counted' })).access_token;
+    const statuses = [];
+    for (const tollgate of [a, a, b, a, b, b]) {
+      const before = await rateLimitTotal(admin, store.tables.guards);
+      statuses.push((await rawRequest(tollgate.baseUrl, { path: '/proxy/orders/1', headers: bearer(token) })).status);
+      expect(await rateLimitTotal(admin, store.tables.guards)).toBe(before + 1);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]); // the refused one counts too
   });
 
   it('limits token exchanges per verified subject across both instances', async () => {
@@ -172,6 +188,12 @@ describe('/token: per source IP', () => {
     expect(statuses).toEqual([400, 400, 400, 400, 400, 400]);
   });
 });
+
+/** Every rate-limit counter in the guards table, summed (a consistent scan of the whole local table). */
+async function rateLimitTotal(admin: DynamoDBClient, table: string): Promise<number> {
+  const { Items = [] } = await admin.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
+  return Items.filter((item) => item.pk?.S?.startsWith(RATE_LIMIT_KEY_PREFIX)).reduce((sum, item) => sum + Number(item.count?.N ?? 0), 0);
+}
 
 function tokenEvent(sourceIp: string): HttpEvent {
   const body = Buffer.from('grant_type=refresh_token&refresh_token=tgr_x.y').toString('base64');
