@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import type { HttpEvent } from '../src/http/api-event';
+import { gatewayIdentity } from '../src/local/api-gateway-adapter';
 
 /** Builds the API Gateway REST (payload v1) event the deployed functions receive, body base64-encoded as with `*\/*` binary media types. */
 export function apiEvent(request: {
@@ -33,23 +34,7 @@ export function apiEvent(request: {
       authorizer: null,
       domainName: '127.0.0.1',
       httpMethod: request.method,
-      identity: {
-        sourceIp: '127.0.0.1',
-        userAgent: 'tollgate-bench',
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        user: null,
-        userArn: null,
-      },
+      identity: gatewayIdentity('127.0.0.1', 'tollgate-bench'),
       path: request.path,
       protocol: 'HTTP/1.1',
       requestId: randomUUID(),

@@ -16,6 +16,27 @@ export interface LocalRoute {
   name: string;
 }
 
+/** `requestContext.identity` as API Gateway REST fills it for an unauthenticated caller: only the address and user agent are set. */
+export function gatewayIdentity(sourceIp: string, userAgent: string | null): HttpEvent['requestContext']['identity'] {
+  return {
+    sourceIp,
+    userAgent,
+    accessKey: null,
+    accountId: null,
+    apiKey: null,
+    apiKeyId: null,
+    caller: null,
+    clientCert: null,
+    cognitoAuthenticationProvider: null,
+    cognitoAuthenticationType: null,
+    cognitoIdentityId: null,
+    cognitoIdentityPoolId: null,
+    principalOrgId: null,
+    user: null,
+    userArn: null,
+  };
+}
+
 /** API Gateway's own payload limit (10 MB); above it API Gateway answers 413 before any function runs. */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 
@@ -96,23 +117,7 @@ export function toApiGatewayEvent(request: IncomingMessage, body: Buffer, route:
       authorizer: null,
       domainName: request.headers.host ?? '127.0.0.1',
       httpMethod: request.method ?? 'GET',
-      identity: {
-        sourceIp,
-        userAgent: request.headers['user-agent'] ?? null,
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        user: null,
-        userArn: null,
-      },
+      identity: gatewayIdentity(sourceIp, request.headers['user-agent'] ?? null),
       path,
       protocol: `HTTP/${request.httpVersion}`,
       requestId,

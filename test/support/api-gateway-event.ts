@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { gatewayIdentity } from '../../src/local/api-gateway-adapter';
 
 export interface ApiEventOptions {
   method: string;
@@ -46,23 +47,7 @@ export function apiGatewayEvent(options: ApiEventOptions): APIGatewayProxyEvent 
       domainName: headers.Host,
       domainPrefix: headers.Host.split('.')[0],
       httpMethod: options.method,
-      identity: {
-        sourceIp: options.sourceIp ?? '203.0.113.7',
-        userAgent: 'artifact-test',
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        user: null,
-        userArn: null,
-      },
+      identity: gatewayIdentity(options.sourceIp ?? '203.0.113.7', 'artifact-test'),
       path: `/${stage}${options.path}`,
       protocol: 'HTTP/1.1',
       requestId: randomUUID(),
