@@ -92,7 +92,12 @@ interface LocalCount {
  * at a time and answers only after its write has settled (a Lambda instance,
  * see `ProxyService`) adds at most **one request per instance** serving the
  * key in that window. Within one process nothing is missed: its own requests
- * are counted locally the moment they are decided.
+ * are counted locally the moment they are decided, and a request that waits
+ * for the store is judged on the store's count or on this process's own count
+ * of requests decided but not yet answered, whichever is higher (the store's
+ * answers can arrive out of order: DynamoDB Local let 22 of 20 through before
+ * that). The price: under a burst near the limit, one process may refuse up
+ * to the near-limit margin early; it never lets more than the limit through.
  *
  * A failed background write is logged (`rate-limit counter write failed`,
  * with the error's name and no key: the key would name a subject or an
@@ -142,12 +147,21 @@ export class DynamoRateLimiter implements RateLimiter {
       );
       return { ...slidingWindowDecision({ previous, current, elapsedMs, windowMs, limit }), counted };
     }
-    const [current, previousCount] = await Promise.all([
-      this.increment(hashed, window, windowSeconds),
-      this.previousCount(hashed, window - 1),
-    ]);
+    // A waiting request is in flight too: local decisions made meanwhile must count it, or they undercount.
+    const tracked = local && local.window === window ? local : undefined;
+    // And it must count theirs: this instance's requests already decided but not yet in the store would otherwise
+    // land after this write and be missing from the count it returns.
+    const floor = tracked ? tracked.stored + tracked.pending + 1 : 0;
+    if (tracked) tracked.pending += 1;
+    let current: number;
+    let previousCount: number;
+    try {
+      [current, previousCount] = await Promise.all([this.increment(hashed, window, windowSeconds), this.previousCount(hashed, window - 1)]);
+    } finally {
+      if (tracked) tracked.pending -= 1;
+    }
     this.learn(hashed, window, current);
-    return slidingWindowDecision({ previous: previousCount, current, elapsedMs, windowMs, limit });
+    return slidingWindowDecision({ previous: previousCount, current: Math.max(current, floor), elapsedMs, windowMs, limit });
   }
 
   /** Remembers a count the store returned for a key's window (the highest wins; a newer window replaces an older one). */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../src/adapters/dynamo-client';
-import { DynamoRateLimiter, RATE_LIMIT_KEY_PREFIX, type RateLimiterLog } from '../../src/adapters/dynamo-rate-limiter';
+import { DynamoRateLimiter, nearLimitMargin, RATE_LIMIT_KEY_PREFIX, type RateLimiterLog } from '../../src/adapters/dynamo-rate-limiter';
 import { UnavailableError } from '../../src/domain/errors';
 import { ensureTables } from '../../src/local/tables';
 import { TestClock } from '../support/clock';
@@ -204,13 +204,18 @@ describe('DynamoRateLimiter deciding locally once it knows a count', () => {
     expect(await storedCount(key)).toBe(12);
   });
 
-  it('misses nothing of its own requests under concurrency: one instance allows exactly the limit', async () => {
+  it('misses nothing of its own requests under concurrency: one instance never lets more than the limit through', async () => {
     const instance = limiter();
     const key = 'proxy:github:burst-one';
     await instance.hit(key, 20, 60, background);
     const decisions = await Promise.all(Array.from({ length: 40 }, () => instance.hit(key, 20, 60, background)));
     await Promise.all(decisions.map((decision) => decision.counted));
-    expect(decisions.filter((decision) => decision.allowed)).toHaveLength(19);
+    const allowed = decisions.filter((decision) => decision.allowed).length;
+    // Never over the limit (20, one already spent). Near the limit the instance waits for the store and counts its
+    // own undelivered requests as well, so with the store's answers arriving out of order it may refuse up to the
+    // near-limit margin early; DynamoDB Local showed both (22 allowed before that floor, 18 after).
+    expect(allowed).toBeLessThanOrEqual(19);
+    expect(allowed).toBeGreaterThanOrEqual(19 - nearLimitMargin(20));
     expect(await storedCount(key)).toBe(41); // refused requests count too
   });
 
