@@ -49,7 +49,8 @@ async function main(): Promise<number> {
   const port = await freePort();
   const java = spawn(
     'java',
-    ['-Djava.library.path=./DynamoDBLocal_lib', '-jar', 'DynamoDBLocal.jar', '-inMemory', '-port', String(port)],
+    // -sharedDb: one database whatever the credentials and region, like one AWS account (suites sign with different test keys).
+    ['-Djava.library.path=./DynamoDBLocal_lib', '-jar', 'DynamoDBLocal.jar', '-inMemory', '-sharedDb', '-port', String(port)],
     { cwd: emulator, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const endpoint = `http://127.0.0.1:${port}`;

@@ -10,12 +10,13 @@ import { startTestUpstream } from '../proxy/harness';
 const APP = 'https://app.example.com';
 
 /** A real upstream, Clerk-like issuer and local Tollgate with the proxy in front of the upstream. */
-async function startProxySuite(clock: TestClock, extra: Partial<TollgateConfigInput> = {}) {
+async function startProxySuite(clock: TestClock, extra: Partial<TollgateConfigInput> = {}, ownStore = false) {
   const issuers = await startTestIssuers(['clerk']);
   const upstream = await startTestUpstream();
   const clerk = issuers.issuers.clerk!;
   const tollgate = await startTestTollgate({
     clock,
+    ownStore,
     config: {
       trust: [
         {
@@ -240,7 +241,7 @@ describe('Tollgate client: rate limits and outages at the proxy', () => {
   let suite: ProxySuite;
 
   beforeAll(async () => {
-    suite = await startProxySuite(clock, { rateLimit: { requestsPerMinute: 2 } });
+    suite = await startProxySuite(clock, { rateLimit: { requestsPerMinute: 2 } }, true); // this suite stops its store
   });
   afterAll(async () => {
     await suite?.close();

@@ -219,7 +219,7 @@ describe('Tollgate client: when the store is down', () => {
   let suite: TokenSuite;
 
   beforeAll(async () => {
-    suite = await startTokenSuite({ clock });
+    suite = await startTokenSuite({ clock, ownStore: true }); // this suite stops its store
   });
   afterAll(async () => {
     await suite?.close();

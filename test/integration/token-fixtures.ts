@@ -83,6 +83,8 @@ export interface TokenSuiteOptions {
   observability?: Observability;
   /** Changes the default trust entries (e.g. `dpop.required` on one). */
   trust?: (trust: TollgateConfigInput['trust']) => TollgateConfigInput['trust'];
+  /** A store this suite alone can stop, for outage tests. */
+  ownStore?: boolean;
 }
 
 export async function startTokenSuite(options: TokenSuiteOptions = {}): Promise<TokenSuite> {
@@ -93,6 +95,7 @@ export async function startTokenSuite(options: TokenSuiteOptions = {}): Promise<
     config: { ...options.config, trust: (options.trust ?? ((trust) => trust))(trustConfig(github, clerk)) },
     clock: options.clock,
     observability: options.observability,
+    ownStore: options.ownStore,
   });
   const db = createDocumentClient({ endpoint: tollgate.storeEndpoint, region: 'local' });
   const now = () => Math.floor((options.clock ? options.clock.now() : Date.now()) / 1000);

@@ -12,12 +12,17 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
-/** A real DynamoDB-protocol server on loopback: DynamoDB Local when configured, else a fresh dynalite. */
-export async function startTestStore(): Promise<TestStore> {
+/**
+ * A real DynamoDB-protocol server on loopback: DynamoDB Local when configured,
+ * else a fresh dynalite. `own` asks for a store this suite alone can stop (an
+ * outage test): always a fresh dynalite, since the shared DynamoDB Local must
+ * keep serving the other suites.
+ */
+export async function startTestStore(options: { own?: boolean } = {}): Promise<TestStore> {
   const suffix = randomBytes(4).toString('hex');
   const tables = { sessions: `sessions-${suffix}`, guards: `guards-${suffix}` };
   const shared = process.env[DYNAMODB_LOCAL_ENDPOINT_ENV];
-  if (shared) return { endpoint: shared, tables, kind: 'dynamodb-local', close: async () => undefined };
+  if (shared && !options.own) return { endpoint: shared, tables, kind: 'dynamodb-local', close: async () => undefined };
   const store = await startEmbeddedStore();
   return { endpoint: store.endpoint, tables, kind: 'dynalite', close: store.close };
 }

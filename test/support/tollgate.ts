@@ -36,9 +36,15 @@ export function testObservability(): Observability {
  * The whole local Tollgate (same handlers as Lambda, API Gateway-shaped
  * events) on a loopback port, against a real DynamoDB-protocol store.
  */
-export async function startTestTollgate(options: { config: TollgateConfigInput; clock?: Clock; observability?: Observability }): Promise<TestTollgate> {
+export async function startTestTollgate(options: {
+  config: TollgateConfigInput;
+  clock?: Clock;
+  observability?: Observability;
+  /** A store this suite alone can stop (`store.close()` then means an outage). */
+  ownStore?: boolean;
+}): Promise<TestTollgate> {
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  const store = await startTestStore();
+  const store = await startTestStore({ own: options.ownStore });
   const local = await startLocalTollgate({
     port: 0,
     config: options.config,
