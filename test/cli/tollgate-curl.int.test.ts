@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,30 +6,9 @@ import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer'
 import { startTestTollgate, type TestTollgate } from '../support/tollgate';
 import { OK_JSON, startTestUpstream, type TestUpstream } from '../proxy/harness';
 import { startActionsOidcServer, type ActionsOidcServer } from './actions-oidc-server';
+import { assignments, tollgate } from './cli-harness';
 
-const BIN = join(__dirname, '../../src/cli/tollgate.js');
 const REPO = { repository: 'acme/app', repositoryId: '74', ownerId: '65' };
-
-function tollgate(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: tmpdir(), env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function assignments(file: string): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) values[line.slice(0, eq)] = line.slice(eq + 1);
-  }
-  return values;
-}
 
 describe('tollgate curl (child process through the local proxy)', () => {
   let issuers: TestIssuerServer;
