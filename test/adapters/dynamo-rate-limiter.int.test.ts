@@ -155,9 +155,12 @@ describe('DynamoRateLimiter deciding locally once it knows a count', () => {
     expect(decisions.every((decision) => decision.allowed && decision.counted)).toBe(true);
     await Promise.all(decisions.map((decision) => decision.counted));
     expect(await storedCount(key)).toBe(12);
-    // Each instance now knows the shared 12: its next request is the 13th.
+    // Instance a knows the highest count its own six writes got back (at least 6; 12 only if its write landed
+    // last — the store's answers arrive in any order, as DynamoDB Local shows): its next local count is above
+    // that, never above the shared 13. Had it not taken the answers in, it would still say 2.
     const next = await a.hit(key, 100, 60, background);
-    expect(next.count).toBe(13);
+    expect(next.count).toBeGreaterThanOrEqual(7);
+    expect(next.count).toBeLessThanOrEqual(13);
     await next.counted;
     expect(await storedCount(key)).toBe(13);
   });
