@@ -156,7 +156,7 @@ function allow(fn: TollgateFunction, table: ITable, ...actions: string[]): void 
 
 /**
  * PutItem of DPoP proof markers only (RFC 9449 §11.1 `jti` replay, keys `dpop#…`,
- * see src/dpop/dpop-proof.ts): functions that must not write anything else there.
+ * see src/domain/dpop-proof.ts): functions that must not write anything else there.
  */
 function allowDpopMarkers(fn: TollgateFunction, guards: ITable): void {
   fn.role.addToPrincipalPolicy(

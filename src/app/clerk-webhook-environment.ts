@@ -11,9 +11,9 @@ import { PowertoolsTelemetry } from '../observability/telemetry';
 import type { ReplayGuard } from '../ports/replay-guard';
 import type { SecretResolver } from '../ports/secret-resolver';
 import type { Telemetry } from '../ports/telemetry';
-import { ClerkWebhookService, type ClerkWebhookDeps } from '../webhooks/clerk-webhook-service';
+import { ClerkWebhookService, type ClerkWebhookDeps } from '../services/clerk-webhook-service';
 import { configFromEnvironment, createSecretsManagerClient } from './config-environment';
-import { clerkWebhookTrustNames } from '../webhooks/webhook-trusts';
+import { clerkWebhookTrustNames } from '../domain/webhook-trusts';
 
 type Env = Record<string, string | undefined>;
 

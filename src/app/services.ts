@@ -13,12 +13,12 @@ import { RevocationService } from '../services/revocation-service';
 import { SessionGate } from '../services/session-gate';
 import { TokenService } from '../services/token-service';
 import { RateLimitedSubjectTokenVerifier } from '../services/rate-limited-subject-token-verifier';
-import { HttpUpstream } from '../proxy/http-upstream';
-import { ProxyService } from '../proxy/proxy-service';
-import { MAX_UPSTREAM_BODY_BYTES } from '../proxy/response-limits';
-import { createUpstreamCredential } from '../proxy/upstream-credentials';
-import { DpopProofVerifier } from '../dpop/dpop-proof';
-import { DpopNonces } from '../dpop/dpop-nonces';
+import { HttpUpstream } from '../adapters/http-upstream';
+import { ProxyService } from '../services/proxy-service';
+import { MAX_UPSTREAM_BODY_BYTES } from '../domain/response-limits';
+import { createUpstreamCredential } from '../services/upstream-credentials';
+import { DpopProofVerifier } from '../domain/dpop-proof';
+import { DpopNonces } from '../services/dpop-nonces';
 
 /** Everything the services need from outside: adapters for the ports, the clock, fetch. */
 export interface ServiceDeps {

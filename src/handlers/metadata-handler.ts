@@ -2,7 +2,7 @@ import type { MetadataServices } from '../app/services';
 import { GrantTypes } from './token-handler';
 import { httpHandler, type Observability } from '../http/middleware';
 import { json, publicJson } from '../http/responses';
-import { DPOP_ALGORITHMS } from '../dpop/dpop-proof';
+import { DPOP_ALGORITHMS } from '../domain/dpop-proof';
 
 /** How long clients and verifiers may cache the JWKS and metadata. Rotation keeps old keys far longer. */
 export const JWKS_MAX_AGE_SECONDS = 300;

@@ -3,12 +3,12 @@ import type { HttpEvent, HttpResult } from '../http/api-event';
 import { bodyBytes, calledUrl, sourceIp } from '../http/api-event';
 import { httpHandler, type Observability } from '../http/middleware';
 import type { StatusClass } from '../ports/telemetry';
-import { CorsPolicy } from '../proxy/cors-policy';
-import { headerPairs, type HeaderPair } from '../proxy/header-rules';
-import { ProxyError, proxyErrorCode, proxyErrorDetail, proxyErrorResponse, type ProxyErrorCode } from '../proxy/proxy-error';
-import type { ProxyRequest, ProxyTrace } from '../proxy/proxy-service';
-import { LAMBDA_RESPONSE_LIMIT_BYTES, LAMBDA_RESPONSE_MARGIN_BYTES } from '../proxy/response-limits';
-import { NO_ROUTE } from '../proxy/route-rules';
+import { CorsPolicy } from '../services/cors-policy';
+import { headerPairs, type HeaderPair } from '../domain/header-rules';
+import { ProxyError, proxyErrorCode, proxyErrorDetail, proxyErrorResponse, type ProxyErrorCode } from '../http/proxy-error';
+import type { ProxyRequest, ProxyTrace } from '../services/proxy-service';
+import { LAMBDA_RESPONSE_LIMIT_BYTES, LAMBDA_RESPONSE_MARGIN_BYTES } from '../domain/response-limits';
+import { NO_ROUTE } from '../domain/route-rules';
 
 /** The route dimension of preflights, which Tollgate answers without a rule. */
 const PREFLIGHT_ROUTE = 'preflight';

@@ -1,9 +1,9 @@
 import { header, headerValues, bodyBytes } from '../http/api-event';
 import { httpHandler, type Observability } from '../http/middleware';
 import { json } from '../http/responses';
-import { MAX_CLERK_EVENT_BYTES } from '../webhooks/clerk-event';
-import type { ClerkWebhookService } from '../webhooks/clerk-webhook-service';
-import { WebhookError } from '../webhooks/webhook-error';
+import { MAX_CLERK_EVENT_BYTES } from '../domain/clerk-event';
+import type { ClerkWebhookService } from '../services/clerk-webhook-service';
+import { WebhookError } from '../domain/webhook-error';
 
 /** The Svix headers, each of which must appear at most once. */
 const SVIX_HEADERS = ['svix-id', 'svix-timestamp', 'svix-signature'] as const;

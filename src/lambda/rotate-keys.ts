@@ -4,9 +4,9 @@ import { configFromEnvironment } from '../app/config-environment';
 import { EnvNames } from '../config/env-names';
 import { systemClock } from '../domain/clock';
 import { generateSigningJwk } from '../adapters/jwk-set';
-import { rotationPolicyFor } from '../rotation/key-set-rotation';
-import { SecretsManagerRotationStore } from '../rotation/secrets-manager-rotation-store';
-import { SigningKeyRotation, type RotationEvent } from '../rotation/signing-key-rotation';
+import { rotationPolicyFor } from '../domain/key-set-rotation';
+import { SecretsManagerRotationStore } from '../adapters/secrets-manager-rotation-store';
+import { SigningKeyRotation, type RotationEvent } from '../services/signing-key-rotation';
 
 /**
  * The signing key secret's rotation function, invoked by Secrets Manager for

@@ -12,12 +12,12 @@ import {
 import { newRefreshToken, newSessionId, parseRefreshToken, sameHash, tokenFingerprint } from '../domain/refresh-token';
 import { grantedScopes } from '../domain/trust';
 import { deletedSubjectKey, endedUpstreamSessionKey } from '../domain/upstream-markers';
-import { clerkWebhookTrustNames } from '../webhooks/webhook-trusts';
+import { clerkWebhookTrustNames } from '../domain/webhook-trusts';
 import type { ReplayGuard } from '../ports/replay-guard';
 import type { SessionStore } from '../ports/session-store';
 import type { Telemetry } from '../ports/telemetry';
-import { DpopError, type DpopProofVerifier } from '../dpop/dpop-proof';
-import type { DpopNonces } from '../dpop/dpop-nonces';
+import { DpopError, type DpopProofVerifier } from '../domain/dpop-proof';
+import type { DpopNonces } from './dpop-nonces';
 import type { AccessTokens } from './access-tokens';
 import type { SubjectTokenVerifier } from './subject-token-verifier';
 import { sessionContext } from './session-context';

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { DPOP_ALGORITHMS, DpopError, DpopProofVerifier } from '../dpop/dpop-proof';
+import { DPOP_ALGORITHMS, DpopError, DpopProofVerifier } from '../domain/dpop-proof';
 import { ACCESS_TOKEN_TYP, type TollgateClaims } from '../domain/access-token-claims';
 
 export type { TollgateClaims };

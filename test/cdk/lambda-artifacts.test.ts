@@ -9,7 +9,7 @@ import type { TollgateConfigInput } from '../../src/config/config';
 import { EnvNames } from '../../src/config/env-names';
 import { clerkSessionClaims, githubActionsClaims } from '../../src/local/dev-claims';
 import { ensureTables } from '../../src/local/tables';
-import { svixSignature } from '../../src/webhooks/svix-signature';
+import { svixSignature } from '../../src/domain/svix-signature';
 import { EMPTY_KEY_SET } from '../../cdk/signing-keys';
 import { apiGatewayEvent } from '../support/api-gateway-event';
 import { startBundledFunction, type BundledFunction } from '../support/bundled-function';
@@ -18,7 +18,7 @@ import { startFakeSecretsManager, type FakeSecretsManager } from '../support/fak
 import { startRecordingDynamoProxy, type RecordingDynamoProxy } from '../support/recording-dynamodb-proxy';
 import { startTestStore, type TestStore } from '../support/store';
 import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';
-import { startTestUpstream, type TestUpstream } from '../proxy/harness';
+import { startTestUpstream, type TestUpstream } from '../services/proxy-harness';
 import { DeployedTemplate, FAKE_AWS, type TemplateFunction } from './deployed-template';
 import { synthTollgate } from './synth-tollgate';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { githubActionsClaims } from '../../src/local/dev-claims';
 import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';
 import { startTestTollgate, type TestTollgate } from '../support/tollgate';
-import { OK_JSON, startTestUpstream, type TestUpstream } from '../proxy/harness';
+import { OK_JSON, startTestUpstream, type TestUpstream } from '../services/proxy-harness';
 import { startActionsOidcServer, type ActionsOidcServer } from './actions-oidc-server';
 import { assignments, tollgate } from './cli-harness';
 

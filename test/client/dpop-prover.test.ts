@@ -1,6 +1,6 @@
 import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, type JWK } from 'jose';
 import { DpopProver } from '../../src/client/dpop-prover';
-import { DpopProofVerifier, accessTokenHash } from '../../src/dpop/dpop-proof';
+import { DpopProofVerifier, accessTokenHash } from '../../src/domain/dpop-proof';
 import { TestClock } from '../support/clock';
 import { MemoryReplayGuard } from '../support/memory-replay-guard';
 

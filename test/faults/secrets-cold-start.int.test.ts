@@ -15,7 +15,7 @@ import { snapshotStore } from '../support/store-snapshot';
 import { startTestStore, type TestStore } from '../support/store';
 import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';
 import { EXCHANGE } from '../support/tollgate';
-import { bearer, rawRequest, recordingObservability, startTestUpstream, trustFor, type TestUpstream } from '../proxy/harness';
+import { bearer, rawRequest, recordingObservability, startTestUpstream, trustFor, type TestUpstream } from '../services/proxy-harness';
 
 const UNAVAILABLE = { error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable, retry later' };
 /** As for the store (Secrets Manager uses `STORE_TIMEOUTS` too); not a speed assertion. */

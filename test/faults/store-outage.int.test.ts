@@ -11,7 +11,7 @@ import { snapshotStore } from '../support/store-snapshot';
 import { startTestStore, type TestStore } from '../support/store';
 import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';
 import { EXCHANGE } from '../support/tollgate';
-import { bearer, rawRequest, startProxyTollgate, startTestUpstream, type TestUpstream } from '../proxy/harness';
+import { bearer, rawRequest, startProxyTollgate, startTestUpstream, type TestUpstream } from '../services/proxy-harness';
 
 const UNAVAILABLE = { error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable, retry later' };
 

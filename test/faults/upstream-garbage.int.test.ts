@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { LocalTollgate } from '../../src/local/local-tollgate';
 import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';
-import { bearer, ciAccessToken, rawRequest, startProxyTollgate } from '../proxy/harness';
+import { bearer, ciAccessToken, rawRequest, startProxyTollgate } from '../services/proxy-harness';
 
 const TIMEOUT_MS = 500;
 const UNAVAILABLE = { error: 'upstream_unavailable', error_description: 'the upstream could not be reached', code: 'UPSTREAM_UNAVAILABLE' };

@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 import { clerkSessionClaims } from '../../src/local/dev-claims';
 import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';
 import { startTestTollgate, type TestTollgate } from '../support/tollgate';
-import { startTestUpstream, type TestUpstream } from '../proxy/harness';
+import { startTestUpstream, type TestUpstream } from '../services/proxy-harness';
 
 const APP = 'https://app.example.com';
 

@@ -5,7 +5,7 @@ import { clerkSessionClaims } from '../../src/local/dev-claims';
 import { TestClock } from '../support/clock';
 import { startTestIssuers } from '../support/test-issuer';
 import { startTestTollgate } from '../support/tollgate';
-import { startTestUpstream } from '../proxy/harness';
+import { startTestUpstream } from '../services/proxy-harness';
 
 const APP = 'https://app.example.com';
 

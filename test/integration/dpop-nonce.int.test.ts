@@ -9,7 +9,7 @@ import { DpopTestKey } from '../support/dpop-key';
 import { postForm } from '../support/http';
 import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';
 import { EXCHANGE } from '../support/tollgate';
-import { rawRequest, recordingObservability, startTestUpstream, trustFor, type TestUpstream } from '../proxy/harness';
+import { rawRequest, recordingObservability, startTestUpstream, trustFor, type TestUpstream } from '../services/proxy-harness';
 
 const ALGS = 'algs="ES256 ES384 EdDSA RS256 PS256"';
 

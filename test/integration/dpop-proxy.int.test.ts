@@ -6,7 +6,7 @@ import { DpopTestKey } from '../support/dpop-key';
 import { postForm } from '../support/http';
 import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';
 import { EXCHANGE } from '../support/tollgate';
-import { OK_JSON, rawRequest, recordingObservability, startProxyTollgate, startTestUpstream, type TestUpstream } from '../proxy/harness';
+import { OK_JSON, rawRequest, recordingObservability, startProxyTollgate, startTestUpstream, type TestUpstream } from '../services/proxy-harness';
 
 /** `Authorization: DPoP` at the proxy (RFC 9449 §7), over HTTP against the local server and a real upstream. */
 describe('proxy: DPoP-bound access tokens', () => {

@@ -4,7 +4,7 @@ import type { LocalTollgate } from '../../src/local/local-tollgate';
 import { TestClock } from '../support/clock';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../support/fake-secrets-manager';
 import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';
-import { bearer, ciAccessToken, rawRequest, recordingObservability, startProxyTollgate, startTestUpstream, type TestUpstream } from '../proxy/harness';
+import { bearer, ciAccessToken, rawRequest, recordingObservability, startProxyTollgate, startTestUpstream, type TestUpstream } from '../services/proxy-harness';
 
 /** A real OAuth 2.0 token endpoint on loopback (RFC 6749 §4.4) that issues `up-1`, `up-2`, … and records each request. */
 interface TokenEndpoint {

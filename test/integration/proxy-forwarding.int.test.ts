@@ -15,7 +15,7 @@ import {
   startTestUpstream,
   userAccessToken,
   type TestUpstream,
-} from '../proxy/harness';
+} from '../services/proxy-harness';
 
 const API_KEY = `upstream-key-${randomBytes(8).toString('hex')}`;
 

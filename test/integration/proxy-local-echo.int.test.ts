@@ -5,7 +5,7 @@ import { startLocalTollgate, type LocalTollgate } from '../../src/local/local-to
 import { maskCredential } from '../../src/local/echo-upstream';
 import { postForm } from '../support/http';
 import { EXCHANGE } from '../support/tollgate';
-import { bearer, rawRequest, recordingObservability } from '../proxy/harness';
+import { bearer, rawRequest, recordingObservability } from '../services/proxy-harness';
 
 /** The README walk-through against `npm start`'s defaults: dev config, dev issuer, built-in echo upstream. */
 describe('local runtime: the proxy walk-through against the echo upstream', () => {

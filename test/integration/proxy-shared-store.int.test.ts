@@ -13,7 +13,7 @@ import { postForm } from '../support/http';
 import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';
 import { startTestStore, type TestStore } from '../support/store';
 import { EXCHANGE } from '../support/tollgate';
-import { bearer, ciAccessToken, rawRequest, recordingObservability, startProxyTollgate, startTestUpstream, type TestUpstream } from '../proxy/harness';
+import { bearer, ciAccessToken, rawRequest, recordingObservability, startProxyTollgate, startTestUpstream, type TestUpstream } from '../services/proxy-harness';
 
 const ROUTES = [{ methods: ['GET'] as 'GET'[], path: '/orders/**', scopes: ['orders:read'] }];
 const RATE_LIMITED = { error: 'rate_limited', error_description: 'too many requests, retry later', code: 'RATE_LIMITED' };

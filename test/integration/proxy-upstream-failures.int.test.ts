@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { LocalTollgate } from '../../src/local/local-tollgate';
 import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';
 import { startEmbeddedStore } from '../../src/local/embedded-store';
-import { bearer, ciAccessToken, rawRequest, startProxyTollgate, startTestUpstream, type TestUpstream } from '../proxy/harness';
+import { bearer, ciAccessToken, rawRequest, startProxyTollgate, startTestUpstream, type TestUpstream } from '../services/proxy-harness';
 
 const ROUTES = [{ methods: ['GET', 'POST'] as ('GET' | 'POST')[], path: '/orders/**', scopes: ['orders:read'] }];
 

@@ -3,7 +3,7 @@ import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { decodeJwt } from 'jose';
 import { createDocumentClient } from '../../src/adapters/dynamo-client';
 import { clerkSessionClaims } from '../../src/local/dev-claims';
-import { svixSignature } from '../../src/webhooks/svix-signature';
+import { svixSignature } from '../../src/domain/svix-signature';
 import { TestClock } from '../support/clock';
 import { request, type HttpAnswer } from '../support/http';
 import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';

@@ -1,6 +1,6 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { PowertoolsTelemetry } from '../../src/observability/telemetry';
-import { RecordingLogger } from '../proxy/harness';
+import { RecordingLogger } from '../services/proxy-harness';
 
 interface Emf {
   _aws: { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };

@@ -4,7 +4,7 @@ import { newRefreshToken } from '../../src/domain/refresh-token';
 import { TestClock } from '../support/clock';
 import { postForm } from '../support/http';
 import { oauthError, sidOf, type TokenBody } from '../integration/token-fixtures';
-import { bearer } from '../proxy/harness';
+import { bearer } from '../services/proxy-harness';
 import { expectNothingLogged, handMadeJwt, PROXY_REFUSALS, startAttackSuite, type AttackSuite, type ProxyRefusal } from './attack-suite';
 
 /**

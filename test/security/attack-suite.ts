@@ -6,7 +6,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SignJWT, exportJWK, generateKeyPair, type JWK, type JWTHeaderParameters } from 'jose';
 import type { TollgateConfigInput } from '../../src/config/config';
 import { startTokenSuite, trustConfig, type TokenBody, type TokenSuite } from '../integration/token-fixtures';
-import { rawRequest, startTestUpstream, type RawAnswer, type TestUpstream } from '../proxy/harness';
+import { rawRequest, startTestUpstream, type RawAnswer, type TestUpstream } from '../services/proxy-harness';
 import type { TestClock } from '../support/clock';
 import { captureLogs, type LogCapture } from '../support/log-capture';
 import { snapshotStore, type StoreSnapshot } from '../support/store-snapshot';

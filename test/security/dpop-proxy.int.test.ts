@@ -5,7 +5,7 @@ import { DpopTestKey } from '../support/dpop-key';
 import { postForm } from '../support/http';
 import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';
 import { EXCHANGE } from '../support/tollgate';
-import { rawRequest, recordingObservability, startProxyTollgate, startTestUpstream, type RawAnswer, type TestUpstream } from '../proxy/harness';
+import { rawRequest, recordingObservability, startProxyTollgate, startTestUpstream, type RawAnswer, type TestUpstream } from '../services/proxy-harness';
 
 const ALGS = 'algs="ES256 ES384 EdDSA RS256 PS256"';
 const TOKEN_INVALID = { status: 401, body: { error: 'invalid_token', error_description: 'the access token is not valid', code: 'TOKEN_INVALID' }, challenge: `DPoP error="invalid_token", ${ALGS}` };

@@ -6,7 +6,7 @@ import { startLocalTollgate } from '../../src/local/local-tollgate';
 import { TestClock } from '../support/clock';
 import { DpopTestKey } from '../support/dpop-key';
 import { testObservability, EXCHANGE } from '../support/tollgate';
-import { rawRequest } from '../proxy/harness';
+import { rawRequest } from '../services/proxy-harness';
 import { oauthError, sidOf, startTokenSuite, trustConfig, type TokenSuite } from '../integration/token-fixtures';
 
 const INVALID_PROOF = oauthError('invalid_dpop_proof', 'the DPoP proof is not valid');

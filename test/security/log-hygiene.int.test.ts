@@ -9,7 +9,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { decodeJwt } from 'jose';
 import { clerkSessionClaims, githubActionsClaims } from '../../src/local/dev-claims';
 import { startLocalTollgate, type LocalTollgate } from '../../src/local/local-tollgate';
-import { svixSignature } from '../../src/webhooks/svix-signature';
+import { svixSignature } from '../../src/domain/svix-signature';
 import { TestClock } from '../support/clock';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { postForm, request } from '../support/http';
@@ -18,7 +18,7 @@ import { startTestStore, type TestStore } from '../support/store';
 import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';
 import { EXCHANGE } from '../support/tollgate';
 import { APP_ORIGIN, REPO, trustConfig } from '../integration/token-fixtures';
-import { bearer, rawRequest, startTestUpstream, type TestUpstream } from '../proxy/harness';
+import { bearer, rawRequest, startTestUpstream, type TestUpstream } from '../services/proxy-harness';
 
 const CLIENT_SECRET_ENV = 'TOLLGATE_LOG_HYGIENE_CLIENT_SECRET';
 const WEBHOOK_SECRET_ENV = 'TOLLGATE_LOG_HYGIENE_WEBHOOK_SECRET';

@@ -1,11 +1,11 @@
 import type { Context } from 'aws-lambda';
 import { createProxyHandler } from '../../src/handlers/proxy-handler';
 import type { HttpEvent } from '../../src/http/api-event';
-import { MAX_PROXY_PATH_LENGTH } from '../../src/proxy/path-hygiene';
+import { MAX_PROXY_PATH_LENGTH } from '../../src/domain/path-hygiene';
 import { TestClock } from '../support/clock';
 import { testObservability } from '../support/tollgate';
 import type { TokenBody } from '../integration/token-fixtures';
-import { bearer, type ReceivedRequest } from '../proxy/harness';
+import { bearer, type ReceivedRequest } from '../services/proxy-harness';
 import { expectNothingLogged, PROXY_REFUSALS, startAttackSuite, type AttackSuite } from './attack-suite';
 
 /**

@@ -1,5 +1,5 @@
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
-import { accessTokenHash } from '../../src/dpop/dpop-proof';
+import { accessTokenHash } from '../../src/domain/dpop-proof';
 
 /** What a test proof says; anything unset gets a valid default (a fresh `jti`, `iat` now). */
 export interface ProofClaims {

@@ -1,4 +1,4 @@
-import { forwardableRequestHeaders, headerPairs, headerSafe, returnableResponseHeaders, type HeaderPair } from '../../src/proxy/header-rules';
+import { forwardableRequestHeaders, headerPairs, headerSafe, returnableResponseHeaders, type HeaderPair } from '../../src/domain/header-rules';
 
 describe('forwardableRequestHeaders', () => {
   const inbound: HeaderPair[] = [

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { UnavailableError } from '../domain/errors';
+import { UnavailableError } from './errors';
 import { WebhookError } from './webhook-error';
 
 /** Svix's own tolerance: a delivery signed more than 5 minutes before (or after) now is refused. */

@@ -1,7 +1,7 @@
 import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose';
 import { epochSeconds, type Clock } from '../domain/clock';
 import type { SigningKeySource } from '../ports/signing-keys';
-import type { DpopNonceCheck } from './dpop-proof';
+import type { DpopNonceCheck } from '../domain/dpop-proof';
 
 /** The `typ` of a nonce JWS: never `at+jwt`, so a nonce can never pass for an access token (or the reverse). */
 export const DPOP_NONCE_TYP = 'tollgate-dpop-nonce+jwt';

@@ -2,9 +2,9 @@ import { SignJWT, importJWK, jwtVerify, type JWK } from 'jose';
 import type { Clock } from '../domain/clock';
 import { epochSeconds } from '../domain/clock';
 import { publicJwk } from '../adapters/jwk-set';
-import { checkContinuity, parseRotatingKeyDocument, rotateKeySet, type RotatingKeyDocument, type RotationPolicy } from './key-set-rotation';
-import { RotationError } from './rotation-error';
-import type { RotationSecretStore } from './rotation-secret-store';
+import { checkContinuity, parseRotatingKeyDocument, rotateKeySet, type RotatingKeyDocument, type RotationPolicy } from '../domain/key-set-rotation';
+import { RotationError } from '../domain/rotation-error';
+import type { RotationSecretStore } from '../ports/rotation-secret-store';
 
 /** The Secrets Manager rotation event (the `Step`s are Secrets Manager's names). */
 export interface RotationEvent {

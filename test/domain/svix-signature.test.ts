@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { parseSigningSecrets, svixSignature, verifySvixDelivery, type SvixDelivery } from '../../src/webhooks/svix-signature';
+import { parseSigningSecrets, svixSignature, verifySvixDelivery, type SvixDelivery } from '../../src/domain/svix-signature';
 
 describe('verifySvixDelivery', () => {
   // Svix's published example (docs.svix.com, "verifying payloads manually").

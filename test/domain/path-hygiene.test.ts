@@ -1,5 +1,5 @@
-import { canonicalProxyPath } from '../../src/proxy/path-hygiene';
-import { ProxyError } from '../../src/proxy/proxy-error';
+import { canonicalProxyPath } from '../../src/domain/path-hygiene';
+import { ProxyError } from '../../src/http/proxy-error';
 
 function refusal(raw: string): string | undefined {
   try {

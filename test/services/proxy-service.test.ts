@@ -1,7 +1,7 @@
-import { encodeQuery, identityHeaders, presentedToken } from '../../src/proxy/proxy-service';
-import { ProxyError } from '../../src/proxy/proxy-error';
+import { encodeQuery, identityHeaders, presentedToken } from '../../src/services/proxy-service';
+import { ProxyError } from '../../src/http/proxy-error';
 import type { AccessTokenClaims } from '../../src/services/access-tokens';
-import type { HeaderPair } from '../../src/proxy/header-rules';
+import type { HeaderPair } from '../../src/domain/header-rules';
 
 function code(headers: HeaderPair[]): string {
   try {

@@ -3,16 +3,16 @@ import { AccessTokenError } from '../domain/errors';
 import { missingScopes } from '../domain/scope';
 import type { RateLimiter } from '../ports/rate-limiter';
 import type { Telemetry } from '../ports/telemetry';
-import type { AccessTokenClaims } from '../services/access-tokens';
-import type { SessionGate } from '../services/session-gate';
-import { MAX_TOKEN_LENGTH } from '../services/subject-token-verifier';
-import { forwardableRequestHeaders, headerSafe, returnableResponseHeaders, type HeaderPair } from './header-rules';
-import { UpstreamError, type UpstreamResponse, type UpstreamTransport } from './http-upstream';
-import { canonicalProxyPath } from './path-hygiene';
-import { DpopError, type DpopProofVerifier } from '../dpop/dpop-proof';
-import type { DpopNonces } from '../dpop/dpop-nonces';
-import { ProxyError, type AuthScheme } from './proxy-error';
-import { matchRoute, NO_ROUTE } from './route-rules';
+import type { AccessTokenClaims } from './access-tokens';
+import type { SessionGate } from './session-gate';
+import { MAX_TOKEN_LENGTH } from './subject-token-verifier';
+import { forwardableRequestHeaders, headerSafe, returnableResponseHeaders, type HeaderPair } from '../domain/header-rules';
+import { UpstreamError, type UpstreamResponse, type UpstreamTransport } from '../adapters/http-upstream';
+import { canonicalProxyPath } from '../domain/path-hygiene';
+import { DpopError, type DpopProofVerifier } from '../domain/dpop-proof';
+import type { DpopNonces } from './dpop-nonces';
+import { ProxyError, type AuthScheme } from '../http/proxy-error';
+import { matchRoute, NO_ROUTE } from '../domain/route-rules';
 import type { AppliedCredential, UpstreamCredential } from './upstream-credentials';
 
 /** One request to the proxy, already out of its API Gateway event. */

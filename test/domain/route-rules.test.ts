@@ -1,5 +1,5 @@
 import { loadConfig, type ProxyRoute } from '../../src/config/config';
-import { matchRoute } from '../../src/proxy/route-rules';
+import { matchRoute } from '../../src/domain/route-rules';
 
 function routes(input: unknown[]): readonly ProxyRoute[] {
   const config = loadConfig({

@@ -5,7 +5,7 @@ import {
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import type { RotationSecretStore, SecretVersions, VersionStage } from './rotation-secret-store';
+import type { RotationSecretStore, SecretVersions, VersionStage } from '../ports/rotation-secret-store';
 
 /** `RotationSecretStore` over the Secrets Manager API (DescribeSecret, GetSecretValue, PutSecretValue, UpdateSecretVersionStage). */
 export class SecretsManagerRotationStore implements RotationSecretStore {

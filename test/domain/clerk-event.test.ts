@@ -1,4 +1,4 @@
-import { parseClerkEvent } from '../../src/webhooks/clerk-event';
+import { parseClerkEvent } from '../../src/domain/clerk-event';
 
 const bytes = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
 

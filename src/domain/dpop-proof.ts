@@ -1,5 +1,5 @@
 import { EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWK } from 'jose';
-import type { Clock } from '../domain/clock';
+import type { Clock } from './clock';
 import type { ReplayGuard } from '../ports/replay-guard';
 
 /*

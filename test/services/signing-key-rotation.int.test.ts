@@ -3,10 +3,10 @@ import { decodeProtectedHeader } from 'jose';
 import { CachedSigningKeySource } from '../../src/adapters/cached-signing-key-source';
 import { generateSigningJwk } from '../../src/adapters/jwk-set';
 import { AccessTokens } from '../../src/services/access-tokens';
-import { KEY_CACHE_SECONDS, rotationPolicyFor, type RotatingKeyDocument } from '../../src/rotation/key-set-rotation';
-import { RotationError } from '../../src/rotation/rotation-error';
-import { SecretsManagerRotationStore } from '../../src/rotation/secrets-manager-rotation-store';
-import { SigningKeyRotation, type RotationEvent } from '../../src/rotation/signing-key-rotation';
+import { KEY_CACHE_SECONDS, rotationPolicyFor, type RotatingKeyDocument } from '../../src/domain/key-set-rotation';
+import { RotationError } from '../../src/domain/rotation-error';
+import { SecretsManagerRotationStore } from '../../src/adapters/secrets-manager-rotation-store';
+import { SigningKeyRotation, type RotationEvent } from '../../src/services/signing-key-rotation';
 import { TestClock } from '../support/clock';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../support/fake-secrets-manager';
 

@@ -1,6 +1,6 @@
 import { SignJWT, decodeProtectedHeader } from 'jose';
 import { generateSigningJwk, importSigningKeys, type SigningKeyDocument } from '../../src/adapters/jwk-set';
-import { DPOP_NONCE_TYP, DpopNonces } from '../../src/dpop/dpop-nonces';
+import { DPOP_NONCE_TYP, DpopNonces } from '../../src/services/dpop-nonces';
 import type { SigningKeySource } from '../../src/ports/signing-keys';
 import { TestClock } from '../support/clock';
 

@@ -1,5 +1,5 @@
 import type { ProxyRoute } from '../config/config';
-import { matchesPathGlob } from '../domain/glob';
+import { matchesPathGlob } from './glob';
 
 /** A matched rule and its id: the `route` dimension of the proxy's metrics and log line. */
 export interface MatchedRoute {

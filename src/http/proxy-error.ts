@@ -1,8 +1,8 @@
 import { AccessTokenError, RateLimitedError, UnavailableError } from '../domain/errors';
-import type { HttpResult } from '../http/api-event';
-import { describeCause, errorResponse, type ErrorLogger } from '../http/errors';
-import { json } from '../http/responses';
-import { DPOP_ALGORITHMS } from '../dpop/dpop-proof';
+import type { HttpResult } from './api-event';
+import { describeCause, errorResponse, type ErrorLogger } from './errors';
+import { json } from './responses';
+import { DPOP_ALGORITHMS } from '../domain/dpop-proof';
 
 /** How the client presented its access token: `Authorization: Bearer` (RFC 6750) or `Authorization: DPoP` (RFC 9449 §7.1). */
 export type AuthScheme = 'Bearer' | 'DPoP';

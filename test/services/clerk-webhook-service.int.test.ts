@@ -10,8 +10,8 @@ import type { Session } from '../../src/domain/session';
 import { ensureTables } from '../../src/local/tables';
 import type { SecretResolver } from '../../src/ports/secret-resolver';
 import type { TollgateEvent } from '../../src/ports/telemetry';
-import { ClerkWebhookService, DELIVERY_MEMORY_SECONDS } from '../../src/webhooks/clerk-webhook-service';
-import { svixSignature } from '../../src/webhooks/svix-signature';
+import { ClerkWebhookService, DELIVERY_MEMORY_SECONDS } from '../../src/services/clerk-webhook-service';
+import { svixSignature } from '../../src/domain/svix-signature';
 import { TestClock } from '../support/clock';
 import { startTestStore, type TestStore } from '../support/store';
 

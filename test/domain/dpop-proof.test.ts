@@ -1,5 +1,5 @@
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
-import { DpopProofVerifier, accessTokenHash, normalizeHtu } from '../../src/dpop/dpop-proof';
+import { DpopProofVerifier, accessTokenHash, normalizeHtu } from '../../src/domain/dpop-proof';
 import { TestClock } from '../support/clock';
 import { MemoryReplayGuard } from '../support/memory-replay-guard';
 

@@ -1,6 +1,6 @@
-import { CorsPolicy } from '../../src/proxy/cors-policy';
-import { ProxyError } from '../../src/proxy/proxy-error';
-import type { HeaderPair } from '../../src/proxy/header-rules';
+import { CorsPolicy } from '../../src/services/cors-policy';
+import { ProxyError } from '../../src/http/proxy-error';
+import type { HeaderPair } from '../../src/domain/header-rules';
 
 const routes = [
   { methods: ['GET'], path: '/orders/**', scopes: [] },

@@ -1,8 +1,8 @@
 import type { UpstreamAuth } from '../config/config';
 import type { Clock } from '../domain/clock';
 import type { SecretResolver } from '../ports/secret-resolver';
-import type { HeaderPair } from './header-rules';
-import { ProxyError } from './proxy-error';
+import type { HeaderPair } from '../domain/header-rules';
+import { ProxyError } from '../http/proxy-error';
 
 /** The credential header one request was sent with, and what to forget if the upstream refuses it. */
 export interface AppliedCredential {

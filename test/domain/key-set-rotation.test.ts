@@ -7,8 +7,8 @@ import {
   rotateKeySet,
   rotationPolicyFor,
   type RotatingKeyDocument,
-} from '../../src/rotation/key-set-rotation';
-import { RotationError } from '../../src/rotation/rotation-error';
+} from '../../src/domain/key-set-rotation';
+import { RotationError } from '../../src/domain/rotation-error';
 
 const DAY = 86_400;
 const policy = rotationPolicyFor({ accessTokenTtlSeconds: 900 });

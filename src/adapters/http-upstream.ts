@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import type { HeaderPair } from './header-rules';
+import type { HeaderPair } from '../domain/header-rules';
 
 export interface UpstreamRequest {
   method: string;

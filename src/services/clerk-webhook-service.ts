@@ -4,8 +4,8 @@ import type { ReplayGuard } from '../ports/replay-guard';
 import type { SecretResolver } from '../ports/secret-resolver';
 import type { SessionStore } from '../ports/session-store';
 import type { Telemetry } from '../ports/telemetry';
-import { parseClerkEvent, type ClerkEvent } from './clerk-event';
-import { parseSigningSecrets, verifySvixDelivery, type SvixDelivery } from './svix-signature';
+import { parseClerkEvent, type ClerkEvent } from '../domain/clerk-event';
+import { parseSigningSecrets, verifySvixDelivery, type SvixDelivery } from '../domain/svix-signature';
 
 /**
  * How long a processed `svix-id` is remembered: longer than Svix's whole
