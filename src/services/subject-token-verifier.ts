@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { TollgateConfig, TrustConfig } from '../config/config';
 import { OAuthError, UnavailableError, type RejectionReason } from '../domain/errors';
@@ -8,9 +9,31 @@ import { ACCESS_TOKEN_TYP, describeJoseError } from './access-tokens';
 /** Longest subject token accepted; real GitHub and Clerk tokens are under 2 KB. */
 export const MAX_TOKEN_LENGTH = 16_384;
 
+/**
+ * Longest `sub`, `jti` and `sid` accepted, in UTF-8 bytes. They become store
+ * keys (`<trust>:<sub>`, single-use and webhook markers, the session indexes)
+ * and DynamoDB refuses keys over 2048 bytes; real ones are under 300.
+ */
+export const MAX_IDENTIFIER_BYTES = 1024;
+
+/**
+ * Latest `exp` accepted, in seconds from now. GitHub's and Clerk's tokens
+ * live minutes; a subject token valid for longer than a year is not a
+ * session credential, and its single-use marker would have to outlive it.
+ */
+export const MAX_SUBJECT_TOKEN_LIFETIME_SECONDS = 366 * 86_400;
+
 export interface VerifiedSubject {
   trust: TrustConfig;
   claims: JWTPayload & Record<string, unknown>;
+  /**
+   * What single use is keyed on: the token's `jti` when it has one, else a
+   * digest of its canonical decoded header and claims (`canonicalTokenDigest`).
+   * Never the token's bytes: two tokens that verify to the same header and
+   * claims are one token, whatever their base64url spare bits or their
+   * ECDSA signature twin `(r, n − s)`.
+   */
+  singleUseId: string;
 }
 
 /**
@@ -19,8 +42,14 @@ export interface VerifiedSubject {
  * headers are never used), the issuer's algorithm allow-list (never `none`,
  * never HMAC), exact `iss`, `aud` against the configured audiences, required
  * `exp` and `sub`, `nbf`/`iat` with the configured leeway, Clerk's `azp`
- * allow-list and `sts: "pending"`. Does not check single use or trust rules:
- * the token service does.
+ * allow-list and `sts: "pending"`. Without configured `audiences`, a token
+ * that names any `aud` is refused (RFC 7519 §4.1.3: Tollgate cannot identify
+ * itself with a value it was not told). Claims are data: every string in the
+ * header and claims must be well-formed UTF-16 (no lone surrogate), `sub`,
+ * `jti` and `sid` fit `MAX_IDENTIFIER_BYTES`, and `exp` lies within
+ * `MAX_SUBJECT_TOKEN_LIFETIME_SECONDS`; anything else is `invalid_grant` here,
+ * never a 5xx or a session that fails later. Does not check single use or
+ * trust rules: the token service does.
  */
 export class SubjectTokenVerifier {
   constructor(
@@ -52,7 +81,7 @@ export class SubjectTokenVerifier {
     let firstFailure: OAuthError | undefined;
     for (const trust of candidates) {
       try {
-        return { trust, claims: await this.verifyFor(trust, token) };
+        return await this.verifyFor(trust, token);
       } catch (error) {
         if (!(error instanceof OAuthError)) throw error;
         firstFailure ??= error;
@@ -61,12 +90,13 @@ export class SubjectTokenVerifier {
     throw firstFailure!;
   }
 
-  private async verifyFor(trust: TrustConfig, token: string): Promise<JWTPayload & Record<string, unknown>> {
+  private async verifyFor(trust: TrustConfig, token: string): Promise<VerifiedSubject> {
     const now = this.clock.now();
     let payload: JWTPayload;
+    let protectedHeader: Record<string, unknown>;
     try {
       const keySet = await this.issuerKeys.keySet(trust);
-      ({ payload } = await jwtVerify(token, keySet, {
+      ({ payload, protectedHeader } = await jwtVerify(token, keySet, {
         issuer: trust.issuer,
         audience: trust.audiences ? [...trust.audiences] : undefined,
         algorithms: [...trust.algorithms],
@@ -84,11 +114,84 @@ export class SubjectTokenVerifier {
     if (payload.sts === 'pending') {
       throw reject('pending_session', 'the session behind the subject token is pending');
     }
+    // RFC 7519 §4.1.3: jose checks `aud` only against configured audiences; without them, any `aud` names someone else.
+    if (!trust.audiences && payload.aud !== undefined) {
+      throw reject('audience', 'subject token audience is not accepted', 'aud present, trust entry lists no audiences');
+    }
     if (trust.authorizedParties && payload.azp !== undefined && !trust.authorizedParties.includes(String(payload.azp))) {
       throw reject('authorized_party', 'subject token was issued to a party that is not allowed');
     }
-    return payload as JWTPayload & Record<string, unknown>;
+    const problem = claimProblem(protectedHeader, payload, now / 1000);
+    if (problem) throw reject('claims', 'subject token is not valid', problem);
+    const claims = payload as JWTPayload & Record<string, unknown>;
+    const singleUseId = typeof claims.jti === 'string' && claims.jti !== '' ? claims.jti : canonicalTokenDigest(protectedHeader, claims);
+    return { trust, claims, singleUseId };
   }
+}
+
+/** Lone UTF-16 surrogates (a pair is one code point under the `u` flag, so only unpaired halves match). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * Why verified claims are still unusable, or undefined: a string anywhere
+ * (names included) that is not well-formed UTF-16, an identifier past
+ * `MAX_IDENTIFIER_BYTES`, an `exp` past `MAX_SUBJECT_TOKEN_LIFETIME_SECONDS`.
+ * The reason is for the log; it never carries a claim value.
+ */
+export function claimProblem(header: Record<string, unknown>, claims: Record<string, unknown>, nowSeconds: number): string | undefined {
+  const shape = jsonShapeProblem(header) ?? jsonShapeProblem(claims);
+  if (shape) return shape;
+  for (const name of ['sub', 'jti', 'sid'] as const) {
+    const value = claims[name];
+    if (typeof value === 'string' && Buffer.byteLength(value, 'utf8') > MAX_IDENTIFIER_BYTES) return `${name} longer than ${MAX_IDENTIFIER_BYTES} bytes`;
+  }
+  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp) || claims.exp > nowSeconds + MAX_SUBJECT_TOKEN_LIFETIME_SECONDS) {
+    return 'exp too far in the future';
+  }
+  return undefined;
+}
+
+/** Deepest nesting of objects and arrays accepted in a header or claims (real tokens nest two or three levels). */
+export const MAX_CLAIM_DEPTH = 32;
+
+/** A string or member name that is not well-formed UTF-16, or nesting past `MAX_CLAIM_DEPTH` (walked iteratively). */
+function jsonShapeProblem(root: unknown): string | undefined {
+  const pending: [unknown, number][] = [[root, 0]];
+  while (pending.length > 0) {
+    const [value, depth] = pending.pop()!;
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) return 'a string that is not well-formed UTF-16';
+    } else if (value !== null && typeof value === 'object') {
+      if (depth >= MAX_CLAIM_DEPTH) return `nested deeper than ${MAX_CLAIM_DEPTH}`;
+      for (const [name, member] of Object.entries(value)) {
+        if (LONE_SURROGATE.test(name)) return 'a string that is not well-formed UTF-16';
+        pending.push([member, depth + 1]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * SHA-256 (base64url) of the token's decoded protected header and claims in
+ * canonical JSON (RFC 8785 member order: names sorted by UTF-16 code units),
+ * prefixed `sha256:`. What a signature covers, not how it was encoded: the
+ * spare bits of base64url, the ECDSA twin `(r, n − s)` and the signature
+ * bytes in general do not change it.
+ */
+export function canonicalTokenDigest(header: Record<string, unknown>, claims: Record<string, unknown>): string {
+  const digest = createHash('sha256').update(canonicalJson({ header, claims })).digest('base64url');
+  return `sha256:${digest}`;
+}
+
+/** RFC 8785-style canonical JSON of a parsed JSON value (numbers and strings as `JSON.stringify` writes them). */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const names = Object.keys(value).sort();
+    return `{${names.map((name) => `${JSON.stringify(name)}:${canonicalJson((value as Record<string, unknown>)[name])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 function reject(reason: RejectionReason, description: string, detail?: string): OAuthError {

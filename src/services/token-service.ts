@@ -9,7 +9,7 @@ import {
   USED_HASHES_KEPT,
   type Session,
 } from '../domain/session';
-import { newRefreshToken, newSessionId, parseRefreshToken, sameHash, tokenFingerprint } from '../domain/refresh-token';
+import { newRefreshToken, newSessionId, parseRefreshToken, sameHash } from '../domain/refresh-token';
 import { grantedScopes } from '../domain/trust';
 import { deletedSubjectKey, endedUpstreamSessionKey } from '../domain/upstream-markers';
 import { clerkWebhookTrustNames } from '../domain/webhook-trusts';
@@ -104,7 +104,7 @@ export class TokenService {
       throw new OAuthError('invalid_target', 'the requested audience is not served by this token service');
     }
 
-    const { trust, claims } = await this.deps.subjects.verify(request.subjectToken);
+    const { trust, claims, singleUseId } = await this.deps.subjects.verify(request.subjectToken);
     const granted = grantedScopes(trust.rules, claims);
     if (!granted) {
       throw new OAuthError('invalid_grant', 'no trust rule grants a scope to this subject', {
@@ -128,7 +128,8 @@ export class TokenService {
     const now = epochSeconds(this.deps.clock);
     let replayKey: string | undefined;
     if (trust.singleUse) {
-      replayKey = `subject#${trust.name}#${typeof claims.jti === 'string' && claims.jti ? claims.jti : tokenFingerprint(request.subjectToken)}`;
+      // Keyed on what was signed, never on the token's bytes (SubjectTokenVerifier: `singleUseId`).
+      replayKey = `subject#${trust.name}#${singleUseId}`;
       const expiresAt = (claims.exp ?? now) + trust.clockToleranceSeconds;
       if (!(await this.deps.replay.claim(replayKey, expiresAt))) {
         throw new OAuthError('invalid_grant', 'subject token was already used', { reason: 'replayed', detail: `trust ${trust.name}` });
