@@ -7,6 +7,7 @@
  * Descriptions are fixed public strings; the real reason goes in `detail`, which
  * is logged (never with a token) and never returned.
  */
+import type { ProxyErrorCode, UnavailableCode } from '../contract/error-codes';
 
 /** RFC 6749 §5.2, RFC 8693 §2.2.2 and RFC 6749 §4.1.2.1 error codes Tollgate uses. */
 export type OAuthErrorCode =
@@ -108,5 +109,43 @@ export class AccessTokenError extends Error {
     this.name = 'AccessTokenError';
     this.code = code;
     this.detail = detail;
+  }
+}
+
+/** How the client presented its access token: `Authorization: Bearer` (RFC 6750) or `Authorization: DPoP` (RFC 9449 §7.1). */
+export type AuthScheme = 'Bearer' | 'DPoP';
+
+/** Codes a `ProxyError` carries; the `*_UNAVAILABLE` codes and `INTERNAL_ERROR` come from other errors at the boundary. */
+export type ProxyRefusalCode = Exclude<ProxyErrorCode, UnavailableCode | 'INTERNAL_ERROR'>;
+
+/**
+ * A request the proxy refuses (or cannot complete), by code. Its public face
+ * (status, RFC 6750 body, challenge) is decided at the one boundary,
+ * `http/errors.ts`.
+ */
+export class ProxyError extends Error {
+  readonly code: ProxyRefusalCode;
+  /** Private detail for the log line. Never contains a token or a credential. */
+  readonly detail?: string;
+  readonly retryAfterSeconds?: number;
+  /** For INSUFFICIENT_SCOPE: the scopes the matched rule requires (RFC 6750 §3 `scope` attribute). */
+  readonly requiredScopes?: readonly string[];
+  /** The challenge's scheme when it is not the one the client used (a DPoP-bound token sent as Bearer is told to use DPoP). */
+  readonly scheme?: AuthScheme;
+  /** For DPOP_NONCE_REQUIRED: the nonce to use (RFC 9449 §9 `DPoP-Nonce`). */
+  readonly dpopNonce?: string;
+
+  constructor(
+    code: ProxyRefusalCode,
+    options: { detail?: string; retryAfterSeconds?: number; requiredScopes?: readonly string[]; scheme?: AuthScheme; dpopNonce?: string; cause?: unknown } = {},
+  ) {
+    super(code, { cause: options.cause });
+    this.name = 'ProxyError';
+    this.code = code;
+    this.detail = options.detail;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.requiredScopes = options.requiredScopes;
+    this.scheme = options.scheme;
+    this.dpopNonce = options.dpopNonce;
   }
 }

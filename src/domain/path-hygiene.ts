@@ -1,4 +1,4 @@
-import { ProxyError } from '../http/proxy-error';
+import { ProxyError } from './errors';
 
 /** Longest proxied path accepted (API Gateway's own URL limit is 8 KB). */
 export const MAX_PROXY_PATH_LENGTH = 4096;

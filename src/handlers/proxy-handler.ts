@@ -5,7 +5,8 @@ import { httpHandler, type Observability } from '../http/middleware';
 import type { StatusClass } from '../ports/telemetry';
 import { CorsPolicy } from '../services/cors-policy';
 import { headerPairs, type HeaderPair } from '../domain/header-rules';
-import { ProxyError, proxyErrorCode, proxyErrorDetail, proxyErrorResponse, type ProxyErrorCode } from '../http/proxy-error';
+import { ProxyError } from '../domain/errors';
+import type { Refusal } from '../http/errors';
 import type { ProxyRequest, ProxyTrace } from '../services/proxy-service';
 import { LAMBDA_RESPONSE_LIMIT_BYTES, LAMBDA_RESPONSE_MARGIN_BYTES } from '../domain/response-limits';
 import { NO_ROUTE } from '../domain/route-rules';
@@ -107,38 +108,10 @@ function statusClass(status: number): StatusClass {
  */
 export function createProxyHandler(services: ProxyServices, observability: Observability) {
   const cors = new CorsPolicy(services.config.proxy?.cors, services.config.proxy?.routes ?? []);
-  return httpHandler(observability, async (event) => {
-    const method = (event.httpMethod ?? 'GET').toUpperCase();
-    const headers = headerPairs(event.headers, event.multiValueHeaders);
-    const origin = headers.find(([name]) => name === 'origin')?.[1];
-    const trace: ProxyTrace = { route: NO_ROUTE };
-    let result: HttpResult;
-    let code: ProxyErrorCode | undefined;
-    let detail: string | undefined;
-    try {
-      if (!services.proxy) throw new ProxyError('PROXY_NOT_CONFIGURED');
-      if (cors.isPreflight(method, headers)) {
-        trace.route = PREFLIGHT_ROUTE;
-        const answer = cors.preflight(headers);
-        result = toHttpResult(answer.status, answer.headers, Buffer.alloc(0));
-      } else {
-        const outcome = await services.proxy.handle(toProxyRequest(event, headers), trace);
-        const exposed = outcome.headers
-          .filter(([name]) => name === 'access-control-expose-headers')
-          .flatMap(([, value]) => value.split(',').map((name) => name.trim()));
-        result = toHttpResult(outcome.status, cors.decorate(outcome.headers, origin, exposed), outcome.body);
-        const size = Buffer.byteLength(JSON.stringify(result));
-        if (size > LAMBDA_RESPONSE_LIMIT_BYTES - LAMBDA_RESPONSE_MARGIN_BYTES) {
-          throw new ProxyError('UPSTREAM_RESPONSE_TOO_LARGE', { detail: `${outcome.body.length} body bytes, ${size} serialized` });
-        }
-      }
-    } catch (error) {
-      code = proxyErrorCode(error);
-      detail = proxyErrorDetail(error);
-      const refused = proxyErrorResponse(error, observability.logger, trace.scheme);
-      result = toHttpResult(refused.statusCode, cors.decorate(resultPairs(refused), origin), Buffer.from(refused.body));
-      services.telemetry.emit({ type: 'ProxyRejected', code });
-    }
+  /** What each in-flight request learnt, for the error boundary's `refused` hook. */
+  const inFlight = new WeakMap<HttpEvent, { method: string; origin?: string; trace: ProxyTrace }>();
+
+  const record = (method: string, trace: ProxyTrace, result: HttpResult, refusal?: Refusal) => {
     services.telemetry.emit({
       type: 'ProxyRequest',
       route: trace.route,
@@ -149,8 +122,44 @@ export function createProxyHandler(services: ProxyServices, observability: Obser
       sub: trace.sub,
       sid: trace.sid,
       ...(trace.retried ? { retried: true } : {}),
-      ...(code ? { code, detail } : {}),
+      ...(refusal?.code ? { code: refusal.code, detail: refusal.detail } : {}),
     });
     return result;
-  });
+  };
+
+  /** The boundary decided the refusal (once); this adds CORS and records it. */
+  const refused = (event: HttpEvent, refusal: Refusal): HttpResult => {
+    const state = inFlight.get(event) ?? { method: (event.httpMethod ?? 'GET').toUpperCase(), trace: { route: NO_ROUTE } };
+    const result = toHttpResult(refusal.result.statusCode, cors.decorate(resultPairs(refusal.result), state.origin), Buffer.from(refusal.result.body));
+    services.telemetry.emit({ type: 'ProxyRejected', code: refusal.code ?? 'INTERNAL_ERROR' });
+    return record(state.method, state.trace, result, refusal);
+  };
+
+  return httpHandler(
+    observability,
+    async (event) => {
+      const method = (event.httpMethod ?? 'GET').toUpperCase();
+      const headers = headerPairs(event.headers, event.multiValueHeaders);
+      const origin = headers.find(([name]) => name === 'origin')?.[1];
+      const trace: ProxyTrace = { route: NO_ROUTE };
+      inFlight.set(event, { method, origin, trace });
+      if (!services.proxy) throw new ProxyError('PROXY_NOT_CONFIGURED');
+      if (cors.isPreflight(method, headers)) {
+        trace.route = PREFLIGHT_ROUTE;
+        const answer = cors.preflight(headers);
+        return record(method, trace, toHttpResult(answer.status, answer.headers, Buffer.alloc(0)));
+      }
+      const outcome = await services.proxy.handle(toProxyRequest(event, headers), trace);
+      const exposed = outcome.headers
+        .filter(([name]) => name === 'access-control-expose-headers')
+        .flatMap(([, value]) => value.split(',').map((name) => name.trim()));
+      const result = toHttpResult(outcome.status, cors.decorate(outcome.headers, origin, exposed), outcome.body);
+      const size = Buffer.byteLength(JSON.stringify(result));
+      if (size > LAMBDA_RESPONSE_LIMIT_BYTES - LAMBDA_RESPONSE_MARGIN_BYTES) {
+        throw new ProxyError('UPSTREAM_RESPONSE_TOO_LARGE', { detail: `${outcome.body.length} body bytes, ${size} serialized` });
+      }
+      return record(method, trace, result);
+    },
+    { family: 'proxy', scheme: (event) => inFlight.get(event)?.trace.scheme, refused },
+  );
 }

@@ -3,7 +3,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { errorResponse } from './errors';
+import type { AuthScheme } from '../domain/errors';
+import { mapError, type ErrorFamily, type Refusal } from './errors';
 import type { HttpEvent, HttpResult } from './api-event';
 
 export type HttpFunction = (event: HttpEvent, context: Context) => Promise<HttpResult>;
@@ -13,14 +14,26 @@ export interface Observability {
   metrics: Metrics;
 }
 
+/** How a route's errors leave the process (see `errorBoundary`). */
+export interface ErrorBoundaryOptions {
+  /** `oauth` (default) or `proxy` (RFC 6750 bodies with `code` and challenges). */
+  family?: ErrorFamily;
+  /** How the failed request presented its access token, when the handler learnt it (the challenge's scheme). */
+  scheme?: (event: HttpEvent) => AuthScheme | undefined;
+  /** Sees the decided refusal once, to decorate the response (CORS) and record it (the request's log line, metrics). */
+  refused?: (event: HttpEvent, refusal: Refusal) => HttpResult;
+}
+
 /**
- * The one middleware that turns a thrown error into a response, logging it
- * without the request (never a token or an Authorization header).
+ * The one middleware that turns a thrown error into a response (`mapError`,
+ * once per request), logging it without the request (never a token or an
+ * Authorization header). Handlers throw; they never shape errors themselves.
  */
-export function errorBoundary(logger: Logger): middy.MiddlewareObj<HttpEvent, HttpResult> {
+export function errorBoundary(logger: Logger, options: ErrorBoundaryOptions = {}): middy.MiddlewareObj<HttpEvent, HttpResult> {
   return {
     onError: async (request) => {
-      request.response = errorResponse(request.error, logger);
+      const refusal = mapError(request.error, logger, { family: options.family, scheme: options.scheme?.(request.event) });
+      request.response = options.refused ? options.refused(request.event, refusal) : refusal.result;
     },
   };
 }
@@ -70,11 +83,11 @@ export function correlateRequest(logger: Logger): middy.MiddlewareObj<HttpEvent,
  * every dependency has its own deadline well inside the function timeout, and
  * the timer cost ~15 µs per request.
  */
-export function httpHandler(observability: Observability, fn: HttpFunction) {
+export function httpHandler(observability: Observability, fn: HttpFunction, errors: ErrorBoundaryOptions = {}) {
   return middy<HttpEvent, HttpResult>({ timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(observability.logger, { resetKeys: true, logEvent: false }))
     .use(correlateRequest(observability.logger))
     .use(publishMetrics(observability.metrics))
-    .use(errorBoundary(observability.logger))
+    .use(errorBoundary(observability.logger, errors))
     .handler(fn);
 }

@@ -1,6 +1,6 @@
 import type { RejectionReason } from '../domain/errors';
 import type { TimeoutReason } from '../domain/session';
-import type { ProxyErrorCode } from '../http/proxy-error';
+import type { ProxyErrorCode } from '../contract/error-codes';
 
 /** The `statusClass` dimension of `ProxyRequest`. */
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';

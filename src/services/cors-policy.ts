@@ -1,6 +1,6 @@
 import type { CorsConfig, ProxyRoute } from '../config/config';
 import type { HeaderPair } from '../domain/header-rules';
-import { ProxyError } from '../http/proxy-error';
+import { ProxyError } from '../domain/errors';
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 /** RFC 9110 §5.6.2 token: what a header name in `Access-Control-Request-Headers` may be. */

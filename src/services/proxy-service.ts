@@ -11,7 +11,7 @@ import { UpstreamError, type UpstreamResponse, type UpstreamTransport } from '..
 import { canonicalProxyPath } from '../domain/path-hygiene';
 import { DpopError, type DpopProofVerifier } from '../domain/dpop-proof';
 import type { DpopNonces } from './dpop-nonces';
-import { ProxyError, type AuthScheme } from '../http/proxy-error';
+import { ProxyError, type AuthScheme } from '../domain/errors';
 import { matchRoute, NO_ROUTE } from '../domain/route-rules';
 import type { AppliedCredential, UpstreamCredential } from './upstream-credentials';
 

@@ -2,7 +2,7 @@ import type { UpstreamAuth } from '../config/config';
 import type { Clock } from '../domain/clock';
 import type { SecretResolver } from '../ports/secret-resolver';
 import type { HeaderPair } from '../domain/header-rules';
-import { ProxyError } from '../http/proxy-error';
+import { ProxyError } from '../domain/errors';
 
 /** The credential header one request was sent with, and what to forget if the upstream refuses it. */
 export interface AppliedCredential {

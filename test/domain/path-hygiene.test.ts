@@ -1,5 +1,5 @@
 import { canonicalProxyPath } from '../../src/domain/path-hygiene';
-import { ProxyError } from '../../src/http/proxy-error';
+import { ProxyError } from '../../src/domain/errors';
 
 function refusal(raw: string): string | undefined {
   try {

@@ -1,5 +1,15 @@
-import { AccessTokenError, OAuthError, RateLimitedError, UnavailableError } from '../../src/domain/errors';
-import { describeCause, errorResponse, type ErrorLogger } from '../../src/http/errors';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { AccessTokenError, OAuthError, ProxyError, RateLimitedError, UnavailableError } from '../../src/domain/errors';
+import { WebhookError } from '../../src/domain/webhook-error';
+import { describeCause, errorResponse, mapError, type ErrorLogger, type Refusal } from '../../src/http/errors';
+import { httpHandler } from '../../src/http/middleware';
+import type { HttpEvent } from '../../src/http/api-event';
+import { DPOP_ALGORITHMS } from '../../src/domain/dpop-proof';
+
+/** RFC 9449 §7.1: the algorithms a DPoP challenge names. */
+const DPOP_ALGS_HEADER = `algs="${DPOP_ALGORITHMS.join(' ')}"`;
 
 /** A logger that keeps what it was told, so tests can check what leaves the process. */
 function recordingLogger(): ErrorLogger & { lines: { level: string; message: string; fields: Record<string, unknown> }[] } {
@@ -134,6 +144,143 @@ describe('errorResponse', () => {
     errorResponse(new UnavailableError('store', new Error('timeout')), logger);
 
     expect(logger.lines).toEqual([{ level: 'error', message: 'dependency unavailable', fields: { dependency: 'store', cause: 'Error: timeout' } }]);
+  });
+});
+
+describe('mapError for the proxy family', () => {
+  const DPOP_ALGS = DPOP_ALGS_HEADER;
+
+  it.each([
+    [
+      'an access-token failure met on the proxy path (RFC 6750 challenge)',
+      new AccessTokenError('TOKEN_EXPIRED', 'exp passed'),
+      'Bearer' as const,
+      401,
+      { error: 'invalid_token', error_description: 'the access token has expired', code: 'TOKEN_EXPIRED' },
+      { ...NO_STORE, 'WWW-Authenticate': 'Bearer error="invalid_token"' },
+      'exp passed',
+    ],
+    [
+      'the same failure for a token presented with DPoP (RFC 9449 §7.1 challenge)',
+      new AccessTokenError('SESSION_ENDED', 'revoked'),
+      'DPoP' as const,
+      401,
+      { error: 'invalid_token', error_description: 'the session has ended', code: 'SESSION_ENDED' },
+      { ...NO_STORE, 'WWW-Authenticate': `DPoP error="invalid_token", ${DPOP_ALGS}` },
+      'revoked',
+    ],
+    [
+      'a missing scope',
+      new ProxyError('INSUFFICIENT_SCOPE', { requiredScopes: ['orders:write'], detail: 'needs orders:write' }),
+      undefined,
+      403,
+      { error: 'insufficient_scope', error_description: 'the access token lacks a scope this route requires', code: 'INSUFFICIENT_SCOPE' },
+      { ...NO_STORE, 'WWW-Authenticate': 'Bearer error="insufficient_scope", scope="orders:write"' },
+      'needs orders:write',
+    ],
+    [
+      'a rate limit met on the proxy path',
+      new RateLimitedError(28),
+      undefined,
+      429,
+      { error: 'rate_limited', error_description: 'too many requests, retry later', code: 'RATE_LIMITED' },
+      { ...NO_STORE, 'Retry-After': '28' },
+      undefined,
+    ],
+    [
+      'an unavailable store',
+      new UnavailableError('store', new Error('timeout'), 2),
+      undefined,
+      503,
+      { error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable, retry later', code: 'STORE_UNAVAILABLE' },
+      { ...NO_STORE, 'Retry-After': '2' },
+      'Error: timeout',
+    ],
+  ])('maps %s', (_name, error, scheme, status, body, headers, detail) => {
+    const logger = recordingLogger();
+
+    const refusal = mapError(error, logger, { family: 'proxy', scheme });
+
+    expect(refusal.result.statusCode).toBe(status);
+    expect(JSON.parse(refusal.result.body)).toEqual(body);
+    expect(refusal.result.headers).toEqual(headers);
+    expect(refusal.code).toBe(body.code);
+    expect(refusal.detail).toBe(detail);
+    // Expected refusals are logged once, on the proxy's request line, not here.
+    expect(logger.lines).toEqual([]);
+  });
+
+  it('answers a programmer error as a bare 500 with INTERNAL_ERROR, logged once as an error', () => {
+    const logger = recordingLogger();
+
+    const refusal = mapError(new TypeError('x is undefined'), logger, { family: 'proxy' });
+
+    expect(refusal.result.statusCode).toBe(500);
+    expect(JSON.parse(refusal.result.body)).toEqual({ error: 'server_error', error_description: 'internal error', code: 'INTERNAL_ERROR' });
+    expect(refusal.code).toBe('INTERNAL_ERROR');
+    expect(logger.lines.map((line) => line.message)).toEqual(['unhandled error']);
+  });
+});
+
+describe('mapError for webhook refusals', () => {
+  it.each([
+    ['a bad signature', new WebhookError('bad_signature', 'no v1 matched'), 401, { error: 'invalid_signature', error_description: 'webhook signature verification failed' }],
+    ['a stale delivery', new WebhookError('stale', 'ts 400 s away'), 401, { error: 'invalid_signature', error_description: 'webhook signature verification failed' }],
+    ['a malformed body', new WebhookError('malformed_body', 'not JSON'), 400, { error: 'invalid_request', error_description: 'malformed webhook delivery' }],
+  ])('maps %s', (_name, error, status, body) => {
+    const logger = recordingLogger();
+
+    const result = errorResponse(error, logger);
+
+    expect(result.statusCode).toBe(status);
+    expect(JSON.parse(result.body)).toEqual(body);
+    expect(logger.lines).toEqual([{ level: 'warn', message: 'clerk webhook refused', fields: { reason: error.code, detail: error.detail } }]);
+  });
+});
+
+describe('the error boundary in the shared middy chain', () => {
+  const context = { functionName: 'f', awsRequestId: 'lambda-1', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
+  const observability = () => ({
+    logger: new Logger({ serviceName: 'boundary-test', logLevel: 'SILENT' }),
+    metrics: new Metrics({ namespace: 'Tollgate', serviceName: 'boundary-test' }),
+  });
+
+  it('maps a refused request once, with the scheme the handler learnt, and hands the refusal to the route once', async () => {
+    const seen: Refusal[] = [];
+    const schemes = new WeakMap<HttpEvent, 'DPoP'>();
+    const handler = httpHandler(
+      observability(),
+      async (event) => {
+        schemes.set(event, 'DPoP');
+        throw new AccessTokenError('TOKEN_INVALID', 'bad signature');
+      },
+      {
+        family: 'proxy',
+        scheme: (event) => schemes.get(event),
+        refused: (_event, refusal) => {
+          seen.push(refusal);
+          return { ...refusal.result, headers: { ...refusal.result.headers, Vary: 'Origin' } };
+        },
+      },
+    );
+
+    const result = await handler({ headers: {} } as unknown as HttpEvent, context);
+
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ code: 'TOKEN_INVALID', detail: 'bad signature' });
+    expect(result.statusCode).toBe(401);
+    expect(result.headers).toMatchObject({ 'WWW-Authenticate': `DPoP error="invalid_token", ${DPOP_ALGS_HEADER}`, Vary: 'Origin' });
+  });
+
+  it('answers the OAuth family by default', async () => {
+    const handler = httpHandler(observability(), async () => {
+      throw new OAuthError('invalid_grant', 'refresh token was already used', { reason: 'refresh_reused' });
+    });
+
+    const result = await handler({ headers: {} } as unknown as HttpEvent, context);
+
+    expect(result.statusCode).toBe(400);
+    expect(JSON.parse(result.body)).toEqual({ error: 'invalid_grant', error_description: 'refresh token was already used' });
   });
 });
 

@@ -1,5 +1,5 @@
 import { CorsPolicy } from '../../src/services/cors-policy';
-import { ProxyError } from '../../src/http/proxy-error';
+import { ProxyError } from '../../src/domain/errors';
 import type { HeaderPair } from '../../src/domain/header-rules';
 
 const routes = [

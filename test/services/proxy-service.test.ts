@@ -1,5 +1,5 @@
 import { encodeQuery, identityHeaders, presentedToken } from '../../src/services/proxy-service';
-import { ProxyError } from '../../src/http/proxy-error';
+import { ProxyError } from '../../src/domain/errors';
 import type { AccessTokenClaims } from '../../src/services/access-tokens';
 import type { HeaderPair } from '../../src/domain/header-rules';
 
