@@ -34,6 +34,9 @@ const NEVER_FORWARDED = new Set([
   'x-method-override',
 ]);
 
+/** Every request header name Tollgate drops by name (hop-by-hop, credentials, origin, overrides); `Proxy-*` and `X-Tollgate-*` go by prefix. */
+export const STRIPPED_REQUEST_HEADERS: readonly string[] = [...NEVER_FORWARDED, ...HOP_BY_HOP];
+
 /** Prefix of the identity headers: only Tollgate sets them, any inbound one is dropped. */
 export const IDENTITY_HEADER_PREFIX = 'x-tollgate-';
 
@@ -62,6 +65,26 @@ function isHopByHop(name: string, listed: Set<string>): boolean {
   return HOP_BY_HOP.has(name) || name.startsWith('proxy-') || listed.has(name);
 }
 
+/**
+ * The only request header names forwarded: letters, digits and `-` (nginx's
+ * default, `ignore_invalid_headers` with `underscores_in_headers off`). CGI,
+ * WSGI, Rack, PHP and many frameworks read `X_Tollgate_Subject`,
+ * `x.tollgate.subject` and `X-Tollgate-Subject` as the same variable
+ * (`HTTP_X_TOLLGATE_SUBJECT`), so a name with `_`, `.` or any other
+ * character could stand in for an identity header, the upstream credential
+ * or `X-Forwarded-For` (the Puma 2024 and oauth2-proxy 2025 CVEs).
+ */
+const FORWARDABLE_NAME = /^[a-z0-9-]+$/;
+
+/**
+ * A header name as CGI-style servers key it (RFC 3875 §4.1.18: case folded,
+ * `-` and `_` alike), with every other non-alphanumeric folded too:
+ * two names with the same key are the same header to some upstream.
+ */
+export function headerNameKey(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '-');
+}
+
 export interface ForwardOptions {
   /** `proxy.forwardHeaders`: when set, only these (and `Content-Type`) pass. */
   allowList?: readonly string[];
@@ -70,20 +93,24 @@ export interface ForwardOptions {
 }
 
 /**
- * The client's headers the upstream may see: everything except the
+ * The client's headers the upstream may see: only names of letters, digits
+ * and `-` (`FORWARDABLE_NAME`), and of those everything except the
  * `NEVER_FORWARDED` set, hop-by-hop headers (and those `Connection` names),
- * any `X-Tollgate-*`, and the credential header; narrowed to `allowList`
- * when one is configured.
+ * any `X-Tollgate-*`, and the credential header, each compared by
+ * `headerNameKey`; narrowed to `allowList` when one is configured. Names
+ * arrive lower-cased (`headerPairs`); the check folds case again anyway.
  */
 export function forwardableRequestHeaders(headers: readonly HeaderPair[], options: ForwardOptions = {}): HeaderPair[] {
-  const listed = connectionTokens(headers);
-  const allowed = options.allowList ? new Set([...options.allowList.map((name) => name.toLowerCase()), 'content-type']) : undefined;
-  const credential = options.credentialHeader?.toLowerCase();
+  const listed = new Set([...connectionTokens(headers)].map(headerNameKey));
+  const allowed = options.allowList ? new Set([...options.allowList.map(headerNameKey), 'content-type']) : undefined;
+  const credential = options.credentialHeader === undefined ? undefined : headerNameKey(options.credentialHeader);
   return headers.filter(([name]) => {
-    if (NEVER_FORWARDED.has(name) || isHopByHop(name, listed) || name.startsWith(IDENTITY_HEADER_PREFIX) || name === credential) {
+    const lower = name.toLowerCase();
+    if (!FORWARDABLE_NAME.test(lower)) return false;
+    if (NEVER_FORWARDED.has(lower) || isHopByHop(lower, listed) || lower.startsWith(IDENTITY_HEADER_PREFIX) || lower === credential) {
       return false;
     }
-    return allowed ? allowed.has(name) : true;
+    return allowed ? allowed.has(lower) : true;
   });
 }
 
@@ -95,14 +122,21 @@ export function returnableResponseHeaders(headers: readonly HeaderPair[]): Heade
 
 /**
  * A claim value as a header value: visible ASCII and spaces pass as they are,
- * anything else (non-ASCII, control characters) is percent-encoded, so a
- * claim can never split or smuggle a header.
+ * anything else (non-ASCII, control characters) is percent-encoded as UTF-8,
+ * so a claim can never split or smuggle a header. Never throws: a lone
+ * UTF-16 surrogate (which `encodeURIComponent` refuses) is encoded as
+ * U+FFFD, as `TextEncoder` does.
  */
 export function headerSafe(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+  if (/^[\x20-\x7e]*$/.test(value)) return value;
+  return encodeURIComponent(value.replace(/[\uD800-\uDFFF]/gu, '\uFFFD'));
 }
 
-/** Lower-cases names and flattens API Gateway's single- and multi-value header maps into pairs. */
+/**
+ * Lower-cases names and flattens API Gateway's single- and multi-value header
+ * maps into pairs. Names are data: only own entries are read, and a name like
+ * `__proto__` or `constructor` is a header like any other.
+ */
 export function headerPairs(
   headers: Record<string, string | undefined> | null | undefined,
   multiValueHeaders: Record<string, string[] | undefined> | null | undefined,

@@ -1,4 +1,6 @@
-import { forwardableRequestHeaders, headerPairs, headerSafe, returnableResponseHeaders, type HeaderPair } from '../../src/domain/header-rules';
+import { forwardableRequestHeaders, headerNameKey, headerPairs, headerSafe, returnableResponseHeaders, STRIPPED_REQUEST_HEADERS, type HeaderPair } from '../../src/domain/header-rules';
+import type { AccessTokenClaims } from '../../src/services/access-tokens';
+import { identityHeaders } from '../../src/services/proxy-service';
 
 describe('forwardableRequestHeaders', () => {
   const inbound: HeaderPair[] = [
@@ -98,5 +100,83 @@ describe('headerPairs', () => {
       ['x-one', '1'],
       ['x-one', '2'],
     ]);
+  });
+});
+
+describe('look-alike header names (issue 13.2)', () => {
+  /** What Tollgate sets on the way up: the identity headers (from the real builder), X-Forwarded-For/-Proto and the credential. */
+  const ciClaims = { sub: 'github:repo:acme/app', sid: 'sid', scope: 'orders:read', kind: 'ci', gh: { repository: 'acme/app' } } as unknown as AccessTokenClaims;
+  const SET = [...identityHeaders(ciClaims).map(([name]) => name), 'x-forwarded-for', 'x-forwarded-proto', 'x-api-key'];
+  const PROTECTED = [...new Set([...SET, ...STRIPPED_REQUEST_HEADERS, 'proxy-authorization', 'proxy-connection', 'x-tollgate-anything'])];
+
+  /** How a client could spell a name so that CGI/WSGI/Rack/PHP, or a case-insensitive lookup, read it as the original. */
+  const lookAlikes = (name: string): string[] => [
+    name.replace(/-/g, '_'),
+    name.toUpperCase().replace(/-/g, '_'),
+    name.replace(/-/, '_'),
+    name.replace(/-([^-]*)$/, '_$1'),
+    name.replace(/-/g, '.'),
+    name.replace(/-/g, '_').replace(/^./, (c) => c.toUpperCase()),
+    `${name}_`,
+    name.toUpperCase(),
+    name.replace(/\b./g, (c) => c.toUpperCase()),
+  ];
+
+  it('covers every header Tollgate sets or strips', () => {
+    expect(SET).toEqual(expect.arrayContaining(['x-tollgate-subject', 'x-tollgate-session', 'x-tollgate-scopes', 'x-tollgate-kind', 'x-tollgate-repository']));
+    expect(PROTECTED.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it.each(PROTECTED)('no spelling of %s reaches the upstream', (name) => {
+    const inbound = [[name, 'forged'], ...lookAlikes(name).map((alike): HeaderPair => [alike, 'forged'])] as HeaderPair[];
+
+    const forwarded = forwardableRequestHeaders(inbound, { credentialHeader: 'X-Api-Key' });
+
+    expect(forwarded).toEqual([]);
+  });
+
+  it.each(PROTECTED)('no spelling of %s passes an allow-list that names it either', (name) => {
+    const inbound = lookAlikes(name).map((alike): HeaderPair => [alike, 'forged']);
+
+    expect(forwardableRequestHeaders(inbound, { allowList: [name, ...lookAlikes(name).filter((alike) => /^[A-Za-z0-9-]+$/.test(alike))], credentialHeader: 'X-Api-Key' })).toEqual([]);
+  });
+
+  it.each([
+    ['x_request_id'],
+    ['x.request.id'],
+    ['x~custom'],
+    ['accept_language'],
+  ])('drops %s: only letters, digits and - are forwarded (nginx’s default)', (name) => {
+    expect(forwardableRequestHeaders([[name, 'v'], ['x-request-id', 'kept']])).toEqual([['x-request-id', 'kept']]);
+  });
+
+  it('a Connection header naming a header with _ drops its - spelling too', () => {
+    expect(forwardableRequestHeaders([['connection', 'x_secret'], ['x-secret', 'hop'], ['x-other', 'kept']])).toEqual([['x-other', 'kept']]);
+  });
+
+  it('headerNameKey folds case and every non-alphanumeric character', () => {
+    expect(headerNameKey('X_Tollgate.Subject')).toBe('x-tollgate-subject');
+  });
+});
+
+describe('headerSafe never throws', () => {
+  it.each([
+    ['a lone high surrogate', 'a\uD800b', 'a%EF%BF%BDb'],
+    ['a lone low surrogate', '\uDC00', '%EF%BF%BD'],
+    ['a pair', '😀', '%F0%9F%98%80'],
+  ])('%s', (_name, value, safe) => {
+    expect(headerSafe(value)).toBe(safe);
+  });
+});
+
+describe('names are data (issue 13.4)', () => {
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'CONSTRUCTOR', '__PROTO__', 'valueOf', '__defineGetter__'])('%s is an ordinary header name', (name) => {
+    const single = JSON.parse(`{${JSON.stringify(name)}: "one", "accept": "a"}`) as Record<string, string>;
+    const multi = JSON.parse(`{${JSON.stringify(name)}: ["one", "two"]}`) as Record<string, string[]>;
+
+    const pairs = headerPairs(single, multi);
+
+    expect(pairs).toEqual([[name.toLowerCase(), 'one'], [name.toLowerCase(), 'two'], ['accept', 'a']]);
+    expect(forwardableRequestHeaders(pairs).map(([n]) => n)).toEqual(/^[a-z0-9-]+$/.test(name.toLowerCase()) ? [name.toLowerCase(), name.toLowerCase(), 'accept'] : ['accept']);
   });
 });
