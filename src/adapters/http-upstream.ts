@@ -88,7 +88,8 @@ export class HttpUpstream implements UpstreamTransport {
     const failure = (kind: UpstreamFailure, detail: string) => new UpstreamError(kind, detail, elapsed());
     return new Promise<UpstreamResponse>((resolve, reject) => {
       if (request.signal.aborted) return reject(failure('timeout', 'deadline passed before sending'));
-      const headers: Record<string, string[]> = {};
+      // Names are data: a client header named `constructor` or `__proto__` is an ordinary key here.
+      const headers: Record<string, string[]> = Object.create(null);
       for (const [name, value] of request.headers) {
         if (SENDABLE_VALUE.test(value)) (headers[name] ??= []).push(value);
       }

@@ -1,6 +1,10 @@
 // A namespace import lets esbuild drop what the schema never uses: `import { z }`
 // pulls every zod locale into each Lambda bundle (about 380 KB of 960 KB, see docs/performance.md).
 import * as z from 'zod';
+// The domain owns the shapes the running code works with; the schema produces them (checked below).
+import { SESSION_KINDS, type SessionKind, type SessionPolicy } from '../domain/session';
+import type { TrustRule } from '../domain/trust';
+import { HTTP_METHODS, type ProxyRoute } from '../domain/route-rules';
 
 /**
  * Tollgate's configuration: one JSON document, validated once at cold start.
@@ -65,7 +69,7 @@ const trustSchema = z
     issuer: safeUrl,
     jwksUri: safeUrl.optional(),
     audiences: z.array(z.string().min(1)).min(1, 'expected a non-empty list').optional(),
-    kind: z.enum(['user', 'ci']),
+    kind: z.enum(SESSION_KINDS),
     algorithms: z.array(z.enum(ASYMMETRIC_ALGS)).min(1).default(['RS256', 'ES256']),
     authorizedParties: z.array(z.string().min(1)).min(1, 'expected a non-empty list').optional(),
     singleUse: z.boolean().optional(),
@@ -100,8 +104,6 @@ const sessionPolicy = (defaults: { maxLifetimeSeconds: number; idleTimeoutSecond
 
 const USER_SESSION_DEFAULTS = { maxLifetimeSeconds: 86_400, idleTimeoutSeconds: 7_200, maxRefreshes: 200 };
 const CI_SESSION_DEFAULTS = { maxLifetimeSeconds: 3_600, idleTimeoutSeconds: 1_800, maxRefreshes: 8 };
-
-const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', '*'] as const;
 
 const routeSchema = z.strictObject({
   /** The rule's name in metrics and logs (the `route` dimension); its index when unset. */
@@ -291,17 +293,25 @@ export const configSchema = z
 export type TollgateConfigInput = z.input<typeof configSchema>;
 export type TollgateConfig = DeepReadonly<z.output<typeof configSchema>>;
 export type TrustConfig = TollgateConfig['trust'][number];
-export type TrustRule = TrustConfig['rules'][number];
-export type SessionKind = TrustConfig['kind'];
-export type SessionPolicy = TollgateConfig['sessions']['user'];
+export type { SessionKind, SessionPolicy, TrustRule, ProxyRoute };
 export type ProxyConfig = NonNullable<TollgateConfig['proxy']>;
-export type ProxyRoute = ProxyConfig['routes'][number];
 export type UpstreamAuth = NonNullable<ProxyConfig['upstreamAuth']>;
 export type ClerkWebhookConfig = NonNullable<NonNullable<TollgateConfig['webhooks']>['clerk']>;
 export type CorsConfig = NonNullable<ProxyConfig['cors']>;
 export type RateLimitConfig = TollgateConfig['rateLimit'];
 export type AwsConfig = TollgateConfig['aws'];
 export type DpopConfig = TollgateConfig['dpop'];
+
+/** Compile-time only: the schema produces the shapes the domain defines (`Actual` must fit `Expected`). */
+type Fits<Actual extends Expected, Expected> = Actual;
+export type SchemaProducesDomainShapes = [
+  Fits<TrustConfig['kind'], SessionKind>,
+  Fits<SessionKind, TrustConfig['kind']>,
+  Fits<TrustConfig['rules'][number], TrustRule>,
+  Fits<TollgateConfig['sessions']['user'], SessionPolicy>,
+  Fits<TollgateConfig['sessions']['ci'], SessionPolicy>,
+  Fits<ProxyConfig['routes'][number], ProxyRoute>,
+];
 
 type DeepReadonly<T> = T extends (infer U)[]
   ? readonly DeepReadonly<U>[]

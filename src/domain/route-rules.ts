@@ -1,4 +1,17 @@
-import type { ProxyRoute } from '../config/config';
+/** The methods a proxy route may list; `*` allows any. */
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', '*'] as const;
+export type RouteMethod = (typeof HTTP_METHODS)[number];
+
+/** A proxy route rule (`proxy.routes[]` in the config). */
+export interface ProxyRoute {
+  /** The rule's name in metrics and logs (the `route` dimension); its index when unset. */
+  readonly name?: string;
+  readonly methods: readonly RouteMethod[];
+  /** A path glob: segments of `*`, `**` or literals. */
+  readonly path: string;
+  /** Scopes a token needs for this route (all of them). */
+  readonly scopes: readonly string[];
+}
 import { matchesPathGlob } from './glob';
 
 /** A matched rule and its id: the `route` dimension of the proxy's metrics and log line. */

@@ -1,4 +1,15 @@
-import type { SessionKind, SessionPolicy } from '../config/config';
+/** Who a session is for: a user (Clerk) or a CI job (GitHub Actions OIDC). */
+export const SESSION_KINDS = ['user', 'ci'] as const;
+export type SessionKind = (typeof SESSION_KINDS)[number];
+
+/** A kind's session limits (`sessions.user` / `sessions.ci` in the config). All in seconds except `maxRefreshes`. */
+export interface SessionPolicy {
+  readonly maxLifetimeSeconds: number;
+  readonly idleTimeoutSeconds: number;
+  readonly maxRefreshes: number;
+  /** Within this long of a rotation, presenting the previous refresh token only fails instead of revoking (RFC 9700 §4.14.2). */
+  readonly refreshReuseGraceSeconds: number;
+}
 
 export type SessionStatus = 'active' | 'revoked' | 'ended';
 

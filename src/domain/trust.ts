@@ -1,7 +1,16 @@
-import type { TrustRule } from '../config/config';
 import { matchesClaimPattern } from './glob';
 
-type ClaimPattern = TrustRule['claims'][string];
+/** A claim value a rule compares with (numbers and booleans by their string form). */
+export type ClaimValue = string | number | boolean;
+/** One value or glob, or a list of them (any may match). */
+export type ClaimPattern = ClaimValue | readonly ClaimValue[];
+
+/** A trust rule (`trust[].rules[]` in the config): every named claim must match; a match earns `scopes`. */
+export interface TrustRule {
+  /** Claim name or dot path → pattern. */
+  readonly claims: Readonly<Record<string, ClaimPattern>>;
+  readonly scopes: readonly string[];
+}
 
 /** Reads a claim by dot path (`o.rol`, `metadata.role`); `undefined` when any step is missing. */
 export function readClaim(claims: Record<string, unknown>, path: string): unknown {

@@ -61,8 +61,9 @@ export function toHttpResult(status: number, pairs: readonly HeaderPair[], body:
     if (entry) entry.values.push(value);
     else grouped.set(name.toLowerCase(), { name, values: [value] });
   }
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Names are data: an upstream header named `__proto__` must not become the map's prototype.
+  const headers: Record<string, string> = Object.create(null);
+  const multiValueHeaders: Record<string, string[]> = Object.create(null);
   for (const { name, values } of grouped.values()) {
     if (values.length === 1) headers[name] = values[0]!;
     else multiValueHeaders[name] = values;

@@ -64,8 +64,9 @@ function matchRoute(routes: readonly LocalRoute[], method: string, path: string)
  * Gateway hands `{proxy+}` to the function.
  */
 export function toApiGatewayEvent(request: IncomingMessage, body: Buffer, route: LocalRoute, path: string, query: string, pathParameters: Record<string, string> | null): HttpEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Names are data: `constructor` or `__proto__` is a header like any other (null-prototype maps).
+  const headers: Record<string, string> = Object.create(null);
+  const multiValueHeaders: Record<string, string[]> = Object.create(null);
   const sourceIp = request.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
   let forwardedFor: string | undefined;
   for (let i = 0; i < request.rawHeaders.length; i += 2) {
@@ -91,8 +92,8 @@ export function toApiGatewayEvent(request: IncomingMessage, body: Buffer, route:
     multiValueHeaders[name] = [value];
   }
   const searchParams = new URLSearchParams(query);
-  const queryStringParameters: Record<string, string> = {};
-  const multiValueQueryStringParameters: Record<string, string[]> = {};
+  const queryStringParameters: Record<string, string> = Object.create(null);
+  const multiValueQueryStringParameters: Record<string, string[]> = Object.create(null);
   for (const [name, value] of searchParams) {
     queryStringParameters[name] = value;
     (multiValueQueryStringParameters[name] ??= []).push(value);
@@ -148,7 +149,7 @@ function lambdaContext(name: string, requestId: string): Context {
 }
 
 function send(response: ServerResponse, result: HttpResult): void {
-  const headers: Record<string, string | string[]> = {};
+  const headers: Record<string, string | string[]> = Object.create(null);
   for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
   for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) headers[name] = values.map(String);
   const body = result.body ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);

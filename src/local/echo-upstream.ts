@@ -40,9 +40,9 @@ export async function startEchoUpstream(options: { port?: number; credentialHead
     request.on('end', () => {
       const rawUrl = request.url ?? '/';
       const queryAt = rawUrl.indexOf('?');
-      const query: Record<string, string[]> = {};
+      const query: Record<string, string[]> = Object.create(null);
       for (const [name, value] of new URLSearchParams(queryAt === -1 ? '' : rawUrl.slice(queryAt + 1))) (query[name] ??= []).push(value);
-      const headers: Record<string, string | string[]> = {};
+      const headers: Record<string, string | string[]> = Object.create(null);
       for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
         const name = request.rawHeaders[i]!.toLowerCase();
         const value = masked.has(name) ? maskCredential(request.rawHeaders[i + 1]!) : request.rawHeaders[i + 1]!;
