@@ -11,20 +11,30 @@ export type WebhookFailure =
   /** Signed, but not a Clerk event: not JSON, no `type`, no `data.id`, too large. */
   | 'malformed_body';
 
+const STATUS: Record<WebhookFailure, 400 | 401> = {
+  unsigned: 401,
+  malformed_headers: 400,
+  stale: 401,
+  bad_signature: 401,
+  malformed_body: 400,
+};
+
 /**
- * A refused delivery, by code. The public face (401 for anything about the
- * signature, 400 for anything malformed, a fixed description) is decided at
- * the one error boundary, `http/errors.ts`; the code and detail go to the log
- * only.
+ * A refused delivery, by code: 401 for anything about the signature
+ * (missing, wrong, stale), 400 for anything malformed. The public body is
+ * decided at the one error boundary (`http/errors.ts`); the code and detail
+ * go to the log only.
  */
 export class WebhookError extends Error {
   readonly code: WebhookFailure;
+  readonly status: 400 | 401;
   readonly detail: string;
 
   constructor(code: WebhookFailure, detail: string) {
     super(code);
     this.name = 'WebhookError';
     this.code = code;
+    this.status = STATUS[code];
     this.detail = detail;
   }
 }

@@ -1,6 +1,6 @@
 import type { ProxyErrorCode } from '../contract/error-codes';
 import { AccessTokenError, OAuthError, ProxyError, RateLimitedError, UnavailableError, type AuthScheme } from '../domain/errors';
-import { WebhookError, type WebhookFailure } from '../domain/webhook-error';
+import { WebhookError } from '../domain/webhook-error';
 import { PROXY_ERRORS, proxyChallenge } from './proxy-error';
 import { json } from './responses';
 import type { HttpResult } from './api-event';
@@ -58,15 +58,6 @@ export function errorResponse(error: unknown, log: ErrorLogger, options: ErrorMa
   return mapError(error, log, options).result;
 }
 
-/** A webhook delivery's refusal: 401 for anything about the signature (missing, wrong, stale), 400 for anything malformed. */
-const WEBHOOK_STATUS: Record<WebhookFailure, 400 | 401> = {
-  unsigned: 401,
-  malformed_headers: 400,
-  stale: 401,
-  bad_signature: 401,
-  malformed_body: 400,
-};
-
 interface Face {
   status: number;
   body: Record<string, string>;
@@ -100,7 +91,7 @@ function oauthFace(error: unknown, log: ErrorLogger): Face {
   }
   if (error instanceof WebhookError) {
     log.warn('clerk webhook refused', { reason: error.code, detail: error.detail });
-    return WEBHOOK_STATUS[error.code] === 401
+    return error.status === 401
       ? { status: 401, body: { error: 'invalid_signature', error_description: 'webhook signature verification failed' } }
       : { status: 400, body: { error: 'invalid_request', error_description: 'malformed webhook delivery' } };
   }
