@@ -18,7 +18,7 @@ export const DELIVERY_MEMORY_SECONDS = 48 * 3600;
 const END_CONCURRENCY = 8;
 
 export interface ClerkWebhookDeps {
-  sessions: Pick<Required<SessionStore>, 'end' | 'findByUpstreamSid' | 'findBySubject'>;
+  sessions: Pick<Required<SessionStore>, 'get' | 'end' | 'findByUpstreamSid' | 'findBySubject'>;
   replay: ReplayGuard;
   secrets: SecretResolver;
   /** `webhooks.clerk.signingSecret`: a secret ref to the `whsec_…` value. */
@@ -42,6 +42,11 @@ export type WebhookOutcome =
  * for a bad delivery), parse, remember the `svix-id` (a replay is
  * acknowledged and ignored), then end the sessions. If ending fails, the
  * `svix-id` is forgotten again so Svix's retry does the work.
+ *
+ * A webhook acts within its scope: it ends only sessions of the trust
+ * entries it governs (`trustNames`, from `webhooks.clerk.trust`). A Clerk
+ * session id is Clerk's, so a session of another identity provider whose
+ * upstream session id happens to be the same is left alone.
  *
  * Webhooks are an early end, not the only one: Clerk may deliver late or
  * never, so sessions stay bounded by their own limits; and an event reaching
@@ -82,10 +87,25 @@ export class ClerkWebhookService {
 
   private async sessionsOf(event: Exclude<ClerkEvent, { action: 'ignore' }>): Promise<string[]> {
     const { sessions, trustNames } = this.deps;
-    if (event.action === 'end-upstream-session') return sessions.findByUpstreamSid(event.sessionId);
+    if (event.action === 'end-upstream-session') return this.governed(await sessions.findByUpstreamSid(event.sessionId));
     // One Clerk user can hold sessions under every trust entry that trusts this Clerk instance.
     const found = await Promise.all(trustNames.map((name) => sessions.findBySubject(`${name}:${event.userId}`)));
     return [...new Set(found.flat())];
+  }
+
+  /**
+   * The sessions among `sids` whose trust entry this webhook governs. The
+   * upstream-session index keeps keys only, so each candidate is read (by
+   * key, strongly consistent: the index found it, the table has it).
+   */
+  private async governed(sids: readonly string[]): Promise<string[]> {
+    const trusts = new Set(this.deps.trustNames);
+    const kept: string[] = [];
+    for (let start = 0; start < sids.length; start += END_CONCURRENCY) {
+      const batch = await Promise.all(sids.slice(start, start + END_CONCURRENCY).map((sid) => this.deps.sessions.get(sid, { consistent: true })));
+      for (const session of batch) if (session && trusts.has(session.trust)) kept.push(session.sid);
+    }
+    return kept;
   }
 
   /** Ends each session still active; returns how many this call ended. */

@@ -114,6 +114,21 @@ describe('ClerkWebhookService', () => {
     expect(forgotten.sort()).toEqual([a, b].sort());
   });
 
+  it('session.ended ends only sessions of the trust entries the webhook governs, whatever upstream sid another issuer’s session carries', async () => {
+    const clerkSid = `sess_${randomBytes(8).toString('hex')}`;
+    const governed = [await createSession('clerk:user_1', clerkSid), await createSession('clerk-eu:user_1', clerkSid)];
+    const otherProvider = await createSession('okta:user_1', clerkSid);
+    const otherClerkInstance = await createSession('clerk-staging:user_1', clerkSid);
+
+    const result = await service.receive(delivery({ type: 'session.ended', data: { id: clerkSid } }));
+
+    expect(result).toMatchObject({ outcome: 'ended', sessions: 2 });
+    expect(await Promise.all(governed.map(status))).toEqual(['revoked', 'revoked']);
+    expect([await status(otherProvider), await status(otherClerkInstance)]).toEqual(['active', 'active']);
+    expect(events.map((event) => (event as { sid?: string }).sid).sort()).toEqual([...governed].sort());
+    expect(forgotten.sort()).toEqual([...governed].sort());
+  });
+
   it('user.deleted ends the sessions of that user under every trust entry of the Clerk instance, and no one else', async () => {
     const user = `user_${randomBytes(6).toString('hex')}`;
     const mine = [await createSession(`clerk:${user}`, 'sess_a'), await createSession(`clerk-eu:${user}`, 'sess_b')];
@@ -195,6 +210,7 @@ describe('ClerkWebhookService', () => {
 
 function bind(store: DynamoSessionStore) {
   return {
+    get: store.get.bind(store),
     end: store.end.bind(store),
     findByUpstreamSid: store.findByUpstreamSid.bind(store),
     findBySubject: store.findBySubject.bind(store),
