@@ -2,9 +2,14 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocum
 import type { Session, SessionEndReason } from '../domain/session';
 import type { RefreshRotation, SessionStore } from '../ports/session-store';
 import { isConditionFailure, toStoreError } from './dynamo-errors';
+import { sessionIndexAttributes } from './session-index-attributes';
 
-/** GSI names; the CDK table construct creates them with the same names. */
-export const SESSION_INDEXES = { bySubject: 'bySubject', byUpstreamSid: 'byUpstreamSid' } as const;
+/**
+ * GSI names; the CDK table construct creates them with the same names.
+ * `byTrust` (`trust`, `sidCreatedAt`) and `byRepository` (`repository`,
+ * `sidCreatedAt`) serve the admin CLI's `tollgate sessions` filters.
+ */
+export const SESSION_INDEXES = { bySubject: 'bySubject', byUpstreamSid: 'byUpstreamSid', byTrust: 'byTrust', byRepository: 'byRepository' } as const;
 
 /**
  * Sessions in one DynamoDB table keyed by `sid`, with TTL attribute `ttl`.
@@ -22,7 +27,8 @@ export class DynamoSessionStore implements SessionStore {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: session,
+          // Index keys copied from nested facts ride along (`sessionIndexAttributes`); the services never read them.
+          Item: { ...session, ...sessionIndexAttributes(session) },
           ConditionExpression: 'attribute_not_exists(sid)',
         }),
       );

@@ -13,6 +13,9 @@ export async function ensureTables(client: DynamoDBClient, names: { sessions: st
       { AttributeName: 'sid', AttributeType: 'S' },
       { AttributeName: 'sub', AttributeType: 'S' },
       { AttributeName: 'upstreamSid', AttributeType: 'S' },
+      { AttributeName: 'trust', AttributeType: 'S' },
+      { AttributeName: 'repository', AttributeType: 'S' },
+      { AttributeName: 'sidCreatedAt', AttributeType: 'N' },
     ],
     KeySchema: [{ AttributeName: 'sid', KeyType: 'HASH' }],
     GlobalSecondaryIndexes: [
@@ -20,6 +23,22 @@ export async function ensureTables(client: DynamoDBClient, names: { sessions: st
       {
         IndexName: SESSION_INDEXES.byUpstreamSid,
         KeySchema: [{ AttributeName: 'upstreamSid', KeyType: 'HASH' }],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+      {
+        IndexName: SESSION_INDEXES.byTrust,
+        KeySchema: [
+          { AttributeName: 'trust', KeyType: 'HASH' },
+          { AttributeName: 'sidCreatedAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+      {
+        IndexName: SESSION_INDEXES.byRepository,
+        KeySchema: [
+          { AttributeName: 'repository', KeyType: 'HASH' },
+          { AttributeName: 'sidCreatedAt', KeyType: 'RANGE' },
+        ],
         Projection: { ProjectionType: 'KEYS_ONLY' },
       },
     ],

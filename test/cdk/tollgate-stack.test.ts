@@ -63,12 +63,15 @@ describe('Tollgate stack', () => {
       expect(resource.Properties.TableName).toBeUndefined();
     });
 
-    it('indexes sessions by subject and by upstream session id, keys only, as the local store does', () => {
+    it('indexes sessions by subject and by upstream session id (and for the admin CLI), keys only, as the local store does', () => {
       template.hasResourceProperties('AWS::DynamoDB::Table', {
         KeySchema: [{ AttributeName: 'sid', KeyType: 'HASH' }],
         GlobalSecondaryIndexes: Match.arrayEquals([
           { IndexName: 'bySubject', KeySchema: [{ AttributeName: 'sub', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } },
           { IndexName: 'byUpstreamSid', KeySchema: [{ AttributeName: 'upstreamSid', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } },
+          // The admin CLI's indexes (test/cdk/operations.test.ts).
+          Match.objectLike({ IndexName: 'byTrust' }),
+          Match.objectLike({ IndexName: 'byRepository' }),
         ]),
       });
     });
