@@ -1,227 +1,297 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../domain/clock';
-import type { RateLimitDecision, RateLimitOptions, RateLimiter } from '../ports/rate-limiter';
-import { toStoreError } from './dynamo-errors';
+import type { RateLimitDecision, RateLimiter } from '../ports/rate-limiter';
+import { isConditionFailure, toStoreError } from './dynamo-errors';
 
 /** Prefix of rate-limit counters in the guards table (single-use markers use other prefixes). */
 export const RATE_LIMIT_KEY_PREFIX = 'rl#';
 
-/** Finished windows whose final count this process remembers (per key); the oldest is dropped first. */
+/** How claims are sized (`rateLimit.leaseSeconds`, `rateLimit.maxClaimFraction`). */
+export interface LeaseSettings {
+  /**
+   * A claim covers the demand this process saw, projected this many seconds
+   * ahead (never past the window's end). 0 claims exactly the requests
+   * waiting, which is one store write per request.
+   */
+  leaseSeconds: number;
+  /** A claim takes at most this fraction of what is left of the window's budget (requests already waiting excepted). */
+  maxClaimFraction: number;
+}
+
+export const LEASE_DEFAULTS: LeaseSettings = { leaseSeconds: 60, maxClaimFraction: 0.5 };
+
+/** Finished windows whose final claimed total this process remembers (per key); the oldest is dropped first. */
 const PREVIOUS_CACHE_ENTRIES = 10_000;
+
+/** Keys whose lease this process remembers; the oldest is dropped first (its unused slice with it). */
+const KEY_STATE_ENTRIES = 10_000;
 
 /** A counter item outlives the window after its own by this much, then DynamoDB's TTL may delete it. */
 const TTL_SLACK_SECONDS = 60;
 
-/** Keys whose current-window count this process remembers for local decisions; the oldest is dropped first. */
-const LOCAL_COUNT_ENTRIES = 10_000;
+/** Claims lost to other instances' claims in a row before the request is refused on the shared total it saw. */
+const MAX_CLAIM_ATTEMPTS = 4;
 
-/**
- * How close to the limit (in requests) a local decision may come: from
- * there on every request waits for the store, so the decision that refuses
- * is made on the shared count. 10 % of the limit, at least 1.
- */
-export function nearLimitMargin(limit: number): number {
-  return Math.max(1, Math.ceil(limit / 10));
-}
+/** Demand is averaged over at least this long, so the first few requests of a key do not look like a flood. */
+const MIN_DEMAND_SPAN_MS = 10_000;
 
-/** Where a failed background counter write is reported (Powertools' `Logger` fits). */
-export interface RateLimiterLog {
-  warn(message: string, fields: Record<string, unknown>): void;
-}
-
-/** Without a logger: one JSON line on stderr, so a failure is never silent. */
-const stderrLog: RateLimiterLog = {
-  warn: (message, fields) => console.warn(JSON.stringify({ level: 'WARN', message, ...fields })),
-};
-
-/**
- * What this process knows about one key's current window: the highest count
- * the store has returned for it, and this process's own increments sent since
- * whose answers have not come back.
- */
-interface LocalCount {
+/** What this process holds and knows of one key's current window. */
+interface Lease {
   window: number;
-  stored: number;
-  pending: number;
+  /** Unspent requests of this process's slices for `window`. */
+  tokens: number;
+  /** The highest claimed total of `window` the store has shown this process (a lower bound of the true total). */
+  shared: number;
+  /** The previous window's final claimed total, once read. */
+  previous?: number;
+  /** Requests this process admitted in `window`, and in the window before it (0 when it saw none). */
+  admitted: number;
+  admittedBefore: number;
+  /** When this process first saw the key: demand is measured over at most this long. */
+  since: number;
+  /** Requests waiting for the claim in flight (one claim per key at a time). */
+  waiters: number;
+  claim?: Promise<void>;
+  /** Refused on the shared total until then (ms); no store request before. */
+  refusedUntil: number;
+  refusedCount: number;
 }
 
 /**
- * A sliding-window counter (the "sliding window counter" approximation) in the
- * guards table: one item per key and fixed window (`rl#<sha256(key)>#<window
- * index>`, TTL attribute `ttl`), incremented with one atomic `UpdateItem ADD`.
- * The estimate over the last `windowSeconds` is the previous window's count
- * weighted by how much of it still overlaps, plus the current count:
- * `previous × (1 − elapsed/window) + current`.
+ * Leased quota: a rate limit shared by every instance through one counter
+ * item per key and window in the guards table (`rl#<sha256(key)>#<window
+ * index>`, TTL `ttl`), with no store request on most admitted requests.
  *
- * Why not a fixed window: a fixed window lets a client send 2 × limit requests
- * around a window boundary. The sliding estimate allows at most about `limit`
- * in any window-long span, at the cost of one extra read per key and window
- * (the previous window's count is final once it is over, so each process
- * reads it once and remembers it).
+ * The item holds the window's **claimed** total. A process that needs budget
+ * claims a slice of `n` requests with one conditional `UpdateItem ADD`, which
+ * succeeds only while the claimed total stays within what the sliding window
+ * leaves (`count + n ≤ floor(limit − previous × (1 − elapsed/window))`,
+ * `previous` being the finished window's final claimed total, read once per
+ * process and window). It then admits from its slice locally, with no store
+ * request, until the slice is spent or the window ends (an unspent slice is
+ * dropped at the window's end, never carried over).
  *
- * Every request is counted, rejected ones too: a client that keeps retrying
- * before `Retry-After` extends its own wait. The key is hashed, so no subject
- * or IP address is stored. Correctness never depends on TTL deletion: a
- * window's item is only ever read during the window after it.
+ * **Guarantee**: per key and window, admitted ≤ claimed ≤ limit, and at every
+ * instant `previous × (1 − elapsed/window) + claimed ≤ limit` (the sliding
+ * estimate): every admission spends a unit of a slice the store granted for
+ * that window, and each grant is a single conditional write on the one item,
+ * so the store serializes them and none can take the total past the bound it
+ * was checked against; the bound only grows as the previous window slides out.
+ * Proof sketch and the under-admission bound: docs/proxy.md.
  *
- * **Local decisions** (`background: true`, the proxy): once this process has
- * seen the store's count for a key in the current window (and the previous
- * window's final count), it decides on `last count seen + its own requests
- * whose writes are unanswered + this one` and sends the `UpdateItem` without
- * waiting; each answer raises the remembered count (the highest count
- * returned wins, so answers arriving out of order never lower it). The
- * store's counter stays the source of truth and every request still
- * increments it; only the decision may run on a slightly old count. These
- * requests wait for the store as before: the first for a key in a window
- * (nothing known), the next one after a failed background write (so a store
- * outage is an `UnavailableError`, 503, from that request on), and every
- * request whose local estimate comes within `nearLimitMargin(limit)` (10 %,
- * at least 1) of the limit, so the decision that refuses is normally made
- * on the shared count.
+ * **Sizing**: a claim covers the larger of the requests waiting for it and
+ * the demand this process saw (its admissions over the last window-long span,
+ * averaged over at least 10 s) projected `leaseSeconds` ahead, but at most
+ * `maxClaimFraction` of what is left (requests already waiting are always
+ * covered when the budget allows). A slow key claims 1; a busy one claims its
+ * next half minute or so in one write, so a hot key's item sees a few writes
+ * per instance and minute, far below a partition's write ceiling.
  *
- * **Overshoot bound** (compared with waiting for every write): a process
- * allows a request the shared count would refuse only when other processes
- * made more than `nearLimitMargin(limit)` requests it has not seen yet. Let
- * T be the moment the shared count passes the limit; a process learns it
- * from the answer to its first write applied after T. So per key and window
- * the excess is at most, per process, the requests it decides locally while
- * one store round trip is outstanding: those whose writes were in flight at
- * T, or, if none were, its first request after T plus those it decides
- * while that one's write is unanswered. A process that serves one request
- * at a time and answers only after its write has settled (a Lambda instance,
- * see `ProxyService`) adds at most **one request per instance** serving the
- * key in that window. Within one process nothing is missed: its own requests
- * are counted locally the moment they are decided, and a request that waits
- * for the store is judged on the store's count or on this process's own count
- * of requests decided but not yet answered, whichever is higher (the store's
- * answers can arrive out of order: DynamoDB Local let 22 of 20 through before
- * that). The price: under a burst near the limit, one process may refuse up
- * to the near-limit margin early; it never lets more than the limit through.
+ * **Refusals** are decided on the shared total the store returned (a claim
+ * that found too little left), with `Retry-After` from the sliding window;
+ * the process then refuses that key locally until `Retry-After` has passed,
+ * without store requests. A refused request spends nothing.
  *
- * A failed background write is logged (`rate-limit counter write failed`,
- * with the error's name and no key: the key would name a subject or an
- * address) and forgets the key's local count, so the next request waits for
- * the store (and fails closed if it is still down). The promise of a
- * background write never rejects.
+ * **Lost answers**: every claim carries a random id, kept on the item as
+ * `claim`; the condition refuses a write whose id is already there. When the
+ * answer to a claim is lost and the SDK sends it again, the second write
+ * fails its condition, and the item (`ReturnValuesOnConditionCheckFailure`,
+ * or a consistent read where a store does not return it) shows our id: the
+ * slice is ours, counted once. A claim whose every answer is lost is an
+ * `UnavailableError` (503) and its slice, if it landed, is under-admission.
  */
 export class DynamoRateLimiter implements RateLimiter {
   private readonly previousCounts = new Map<string, number>();
   private readonly previousReads = new Map<string, Promise<number>>();
-  private readonly localCounts = new Map<string, LocalCount>();
+  private readonly leases = new Map<string, Lease>();
+  private readonly settings: LeaseSettings;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly clock: Clock,
-    private readonly log: RateLimiterLog = stderrLog,
-  ) {}
+    settings: Partial<LeaseSettings> = {},
+  ) {
+    this.settings = { ...LEASE_DEFAULTS, ...settings };
+  }
 
-  async hit(key: string, limit: number, windowSeconds: number, options: RateLimitOptions = {}): Promise<RateLimitDecision> {
+  async hit(key: string, limit: number, windowSeconds: number): Promise<RateLimitDecision> {
     const windowMs = windowSeconds * 1000;
-    const now = this.clock.now();
-    const window = Math.floor(now / windowMs);
     const hashed = createHash('sha256').update(key).digest('base64url').slice(0, 32);
-    const elapsedMs = now - window * windowMs;
-    const local = this.localCounts.get(hashed);
-    const previous = this.previousCounts.get(`${RATE_LIMIT_KEY_PREFIX}${hashed}#${window - 1}`);
-    const localEstimate = local && local.window === window && previous !== undefined ? previous * (1 - elapsedMs / windowMs) + local.stored + local.pending + 1 : undefined;
-    if (options.background && local && previous !== undefined && localEstimate !== undefined && localEstimate <= limit - nearLimitMargin(limit)) {
-      // Decided before any await: concurrent callers in this process each see the others' requests.
-      local.pending += 1;
-      const current = local.stored + local.pending;
-      const counted = this.increment(hashed, window, windowSeconds).then(
-        (count) => {
-          local.pending -= 1;
-          local.stored = Math.max(local.stored, count);
-        },
-        (error: unknown) => {
-          local.pending -= 1;
-          if (this.localCounts.get(hashed) === local) this.localCounts.delete(hashed);
-          try {
-            this.log.warn('rate-limit counter write failed', { error: errorName(error), cause: errorName((error as { cause?: unknown } | null)?.cause), next: 'the key waits for the store again' });
-          } catch {
-            // A logger that throws must not turn this promise into an unhandled rejection.
-          }
-        },
-      );
-      return { ...slidingWindowDecision({ previous, current, elapsedMs, windowMs, limit }), counted };
+    // Each round either admits, refuses, or waits for a claim that grants, refuses or fails; a few rounds at most.
+    for (;;) {
+      const now = this.clock.now();
+      const lease = this.leaseFor(hashed, Math.floor(now / windowMs), now);
+      if (lease.tokens > 0) {
+        lease.tokens -= 1;
+        lease.admitted += 1;
+        const weighted = (lease.previous ?? 0) * (1 - (now - lease.window * windowMs) / windowMs);
+        return { allowed: true, count: Math.ceil(weighted + lease.shared - lease.tokens), retryAfterSeconds: 0 };
+      }
+      if (now < lease.refusedUntil) {
+        return { allowed: false, count: lease.refusedCount, retryAfterSeconds: Math.max(1, Math.ceil((lease.refusedUntil - now) / 1000)) };
+      }
+      lease.claim ??= this.claim(lease, hashed, limit, windowSeconds).finally(() => {
+        lease.claim = undefined;
+      });
+      lease.waiters += 1;
+      try {
+        await lease.claim;
+      } finally {
+        lease.waiters -= 1;
+      }
     }
-    // A waiting request is in flight too: local decisions made meanwhile must count it, or they undercount.
-    const tracked = local && local.window === window ? local : undefined;
-    // And it must count theirs: this instance's requests already decided but not yet in the store would otherwise
-    // land after this write and be missing from the count it returns.
-    const floor = tracked ? tracked.stored + tracked.pending + 1 : 0;
-    if (tracked) tracked.pending += 1;
-    let current: number;
-    let previousCount: number;
-    try {
-      [current, previousCount] = await Promise.all([this.increment(hashed, window, windowSeconds), this.previousCount(hashed, window - 1)]);
-    } finally {
-      if (tracked) tracked.pending -= 1;
-    }
-    this.learn(hashed, window, current);
-    return slidingWindowDecision({ previous: previousCount, current: Math.max(current, floor), elapsedMs, windowMs, limit });
   }
 
-  /** Remembers a count the store returned for a key's window (the highest wins; a newer window replaces an older one). */
-  private learn(hashed: string, window: number, count: number): void {
-    const local = this.localCounts.get(hashed);
-    if (local && local.window === window) {
-      local.stored = Math.max(local.stored, count);
-      return;
-    }
-    if (local && local.window > window) return;
-    this.localCounts.delete(hashed);
-    this.localCounts.set(hashed, { window, stored: count, pending: 0 });
-    if (this.localCounts.size > LOCAL_COUNT_ENTRIES) this.localCounts.delete(this.localCounts.keys().next().value!);
+  /** This process's lease on a key for `window`; a new window starts empty, keeping the demand seen and a refusal still running. */
+  private leaseFor(hashed: string, window: number, now: number): Lease {
+    const known = this.leases.get(hashed);
+    if (known && known.window === window) return known;
+    const lease: Lease = {
+      window,
+      tokens: 0,
+      shared: 0,
+      admitted: 0,
+      admittedBefore: known?.window === window - 1 ? known.admitted : 0,
+      since: known?.since ?? now,
+      waiters: 0,
+      refusedUntil: known?.refusedUntil ?? 0,
+      refusedCount: known?.refusedCount ?? 0,
+    };
+    this.leases.delete(hashed);
+    this.leases.set(hashed, lease);
+    if (this.leases.size > KEY_STATE_ENTRIES) this.leases.delete(this.leases.keys().next().value!);
+    return lease;
   }
 
-  private async increment(hashed: string, window: number, windowSeconds: number): Promise<number> {
+  /**
+   * Claims a slice for the lease's window, or records a refusal on the shared
+   * total. Returns without either only when the window has ended meanwhile
+   * (the caller starts over in the new one).
+   */
+  private async claim(lease: Lease, hashed: string, limit: number, windowSeconds: number): Promise<void> {
+    const windowMs = windowSeconds * 1000;
+    const pk = `${RATE_LIMIT_KEY_PREFIX}${hashed}#${lease.window}`;
+    const previous = await this.previousCount(hashed, lease.window - 1);
+    lease.previous = previous;
+    for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
+      const now = this.clock.now();
+      if (Math.floor(now / windowMs) !== lease.window) return;
+      const elapsedMs = now - lease.window * windowMs;
+      // The most the window's claimed total may reach now: the sliding estimate stays within the limit.
+      const ceiling = Math.floor(limit - previous * (1 - elapsedMs / windowMs));
+      const left = ceiling - lease.shared;
+      if (left < 1) return this.refuse(lease, { previous, elapsedMs, windowMs, limit, now });
+      const forecast = Math.min(this.forecast(lease, now, elapsedMs, windowMs), Math.max(1, Math.floor(left * this.settings.maxClaimFraction)));
+      const size = Math.min(left, Math.max(lease.waiters, 1, forecast));
+      const outcome = await this.tryClaim(pk, size, ceiling - size, (lease.window + 2) * windowSeconds + TTL_SLACK_SECONDS);
+      lease.shared = Math.max(lease.shared, outcome.total);
+      if (outcome.granted) {
+        lease.tokens += size;
+        return;
+      }
+    }
+    // Lost every race for what was left: refused on the last shared total seen.
+    const now = this.clock.now();
+    if (Math.floor(now / windowMs) !== lease.window) return;
+    this.refuse(lease, { previous, elapsedMs: now - lease.window * windowMs, windowMs, limit, now });
+  }
+
+  /** The requests this process expects for the key over the next `leaseSeconds` (never past the window's end). */
+  private forecast(lease: Lease, now: number, elapsedMs: number, windowMs: number): number {
+    const seen = lease.admittedBefore * (1 - elapsedMs / windowMs) + lease.admitted;
+    const span = Math.min(windowMs, Math.max(MIN_DEMAND_SPAN_MS, now - lease.since));
+    const horizon = Math.min(this.settings.leaseSeconds * 1000, windowMs - elapsedMs);
+    return Math.ceil((seen / span) * horizon);
+  }
+
+  private refuse(lease: Lease, at: { previous: number; elapsedMs: number; windowMs: number; limit: number; now: number }): void {
+    const decision = slidingWindowDecision({ previous: at.previous, current: lease.shared + 1, elapsedMs: at.elapsedMs, windowMs: at.windowMs, limit: at.limit });
+    // After MAX_CLAIM_ATTEMPTS lost races the total may still leave room: a short, honest wait.
+    const retryAfterSeconds = decision.allowed ? 1 : decision.retryAfterSeconds;
+    lease.refusedUntil = at.now + retryAfterSeconds * 1000;
+    lease.refusedCount = decision.count;
+  }
+
+  /**
+   * One conditional claim of `size` on the window's item: granted only while
+   * the claimed total before it is at most `maxBefore`. The `claim` id makes
+   * a write whose answer was lost recognisable when the SDK sends it again.
+   */
+  private async tryClaim(pk: string, size: number, maxBefore: number, ttl: number): Promise<{ granted: boolean; total: number }> {
+    const id = randomBytes(12).toString('base64url');
     try {
       const result = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: `${RATE_LIMIT_KEY_PREFIX}${hashed}#${window}` },
-          UpdateExpression: 'SET #ttl = :ttl ADD #count :one',
-          ExpressionAttributeNames: { '#ttl': 'ttl', '#count': 'count' },
-          ExpressionAttributeValues: { ':ttl': (window + 2) * windowSeconds + TTL_SLACK_SECONDS, ':one': 1 },
+          Key: { pk },
+          UpdateExpression: 'SET #ttl = :ttl, #claim = :id ADD #count :size',
+          ConditionExpression: 'attribute_not_exists(#count) OR (#count <= :max AND (attribute_not_exists(#claim) OR #claim <> :id))',
+          ExpressionAttributeNames: { '#ttl': 'ttl', '#count': 'count', '#claim': 'claim' },
+          ExpressionAttributeValues: { ':ttl': ttl, ':size': size, ':max': maxBefore, ':id': id },
           ReturnValues: 'UPDATED_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return Number(result.Attributes?.count ?? 1);
+      return { granted: true, total: Number(result.Attributes?.count ?? size) };
     } catch (error) {
-      throw toStoreError(error);
+      if (!isConditionFailure(error)) throw toStoreError(error);
+      const item = failedConditionItem(error) ?? (await this.readItem(pk, true));
+      // Our own write, sent again after its answer was lost: the slice is ours (counted once).
+      if (item.claim === id) return { granted: true, total: item.count };
+      return { granted: false, total: item.count };
     }
   }
 
-  /** The final count of a finished window: read once per process (concurrent callers share the read), then remembered. */
+  /** The final claimed total of a finished window: read once per process (concurrent callers share the read), then remembered. */
   private previousCount(hashed: string, window: number): Promise<number> {
     const pk = `${RATE_LIMIT_KEY_PREFIX}${hashed}#${window}`;
     const cached = this.previousCounts.get(pk);
     if (cached !== undefined) return Promise.resolve(cached);
     let pending = this.previousReads.get(pk);
     if (!pending) {
-      pending = this.readCount(pk).finally(() => this.previousReads.delete(pk));
+      pending = this.readItem(pk, true)
+        .then(({ count }) => {
+          this.previousCounts.set(pk, count);
+          if (this.previousCounts.size > PREVIOUS_CACHE_ENTRIES) this.previousCounts.delete(this.previousCounts.keys().next().value!);
+          return count;
+        })
+        .finally(() => this.previousReads.delete(pk));
       this.previousReads.set(pk, pending);
     }
     return pending;
   }
 
-  private async readCount(pk: string): Promise<number> {
-    let count: number;
+  private async readItem(pk: string, consistent: boolean): Promise<{ count: number; claim?: string }> {
     try {
       const result = await this.client.send(
-        new GetCommand({ TableName: this.tableName, Key: { pk }, ProjectionExpression: '#count', ExpressionAttributeNames: { '#count': 'count' } }),
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk },
+          ConsistentRead: consistent,
+          ProjectionExpression: '#count, #claim',
+          ExpressionAttributeNames: { '#count': 'count', '#claim': 'claim' },
+        }),
       );
-      count = Number(result.Item?.count ?? 0);
+      return { count: Number(result.Item?.count ?? 0), claim: typeof result.Item?.claim === 'string' ? result.Item.claim : undefined };
     } catch (error) {
       throw toStoreError(error);
     }
-    this.previousCounts.set(pk, count);
-    if (this.previousCounts.size > PREVIOUS_CACHE_ENTRIES) this.previousCounts.delete(this.previousCounts.keys().next().value!);
-    return count;
   }
+}
+
+/**
+ * The item a failed condition returned (`ReturnValuesOnConditionCheckFailure`),
+ * in wire form (`{ count: { N } }`, as the document client leaves it on errors)
+ * or plain; undefined when the store sent none (dynalite does not).
+ */
+function failedConditionItem(error: unknown): { count: number; claim?: string } | undefined {
+  const item = (error as { Item?: Record<string, unknown> } | null)?.Item;
+  if (!item || typeof item !== 'object') return undefined;
+  const value = (attribute: unknown): unknown => (attribute && typeof attribute === 'object' ? ((attribute as { N?: string; S?: string }).N ?? (attribute as { S?: string }).S) : attribute);
+  const claim = value(item.claim);
+  return { count: Number(value(item.count) ?? 0), claim: typeof claim === 'string' ? claim : undefined };
 }
 
 export interface SlidingWindowInput {
@@ -256,9 +326,4 @@ export function slidingWindowDecision(input: SlidingWindowInput): RateLimitDecis
   const neededNext = current > 0 ? Math.max(0, 1 - (limit - 1) / current) : 0;
   waitMs = Math.min(waitMs, windowMs - elapsedMs + neededNext * windowMs);
   return { allowed: false, count: Math.ceil(estimate), retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
-}
-
-/** An error's class name (never its message, which may quote a key). */
-function errorName(error: unknown): string | undefined {
-  return error instanceof Error ? error.name : undefined;
 }

@@ -155,7 +155,7 @@ const proxySchema = z.strictObject({
   forwardHeaders: z.array(z.string().regex(/^[A-Za-z0-9-]+$/, 'expected a header name')).optional(),
 });
 
-const RATE_LIMIT_DEFAULTS = { requestsPerMinute: 100, tokenRequestsPerMinutePerSubject: 120, tokenRequestsPerMinutePerIp: 600 };
+const RATE_LIMIT_DEFAULTS = { requestsPerMinute: 100, tokenRequestsPerMinutePerSubject: 120, tokenRequestsPerMinutePerIp: 600, leaseSeconds: 60, maxClaimFraction: 0.5 };
 
 const rateLimitSchema = z
   .strictObject({
@@ -165,6 +165,10 @@ const rateLimitSchema = z
     tokenRequestsPerMinutePerSubject: z.number().int().min(1).max(1_000_000).default(RATE_LIMIT_DEFAULTS.tokenRequestsPerMinutePerSubject),
     /** `/token` requests (every grant) per source IP as API Gateway saw it; NATed runners share one. */
     tokenRequestsPerMinutePerIp: z.number().int().min(1).max(1_000_000).default(RATE_LIMIT_DEFAULTS.tokenRequestsPerMinutePerIp),
+    /** Leased quota: a claim covers the demand an instance saw, projected this far ahead (0: one store write per request). */
+    leaseSeconds: z.number().int().min(0).max(60).default(RATE_LIMIT_DEFAULTS.leaseSeconds),
+    /** Leased quota: a claim takes at most this fraction of what is left of a window's budget. */
+    maxClaimFraction: z.number().gt(0).max(1).default(RATE_LIMIT_DEFAULTS.maxClaimFraction),
   })
   .default(RATE_LIMIT_DEFAULTS);
 

@@ -1,42 +1,29 @@
-/** The outcome of counting one request against a budget. */
+/** The outcome of asking a budget for one request. */
 export interface RateLimitDecision {
   allowed: boolean;
-  /** Requests counted in the sliding window, this one included (an estimate, see the adapter). */
+  /**
+   * The budget taken in the sliding window as far as this instance knows it:
+   * the store's claimed total (weighted previous window + current) when it
+   * last saw it. For a refusal it is the shared count the refusal was
+   * decided on.
+   */
   count: number;
   /** When not allowed: whole seconds until a request would be allowed again (at least 1). */
   retryAfterSeconds: number;
-  /**
-   * Present when the decision was made on this instance's local count and
-   * the store's counter write is still on its way (`background: true`).
-   * Settles once the store has answered it or it has failed; it never
-   * rejects (the implementation logs a failure and makes the key's next
-   * `hit` wait for the store again). A caller that must not leave work
-   * running after it answers (Lambda) awaits it before answering.
-   */
-  counted?: Promise<void>;
-}
-
-export interface RateLimitOptions {
-  /**
-   * Decide on this instance's local view of the key's count (the last count
-   * it saw from the store plus its own requests since) and send the counter
-   * write without waiting for it, once the instance has such a view for the
-   * current window. The first request for a key in a window, and the next
-   * one after a failed write, still wait for the store. The limit stays
-   * global but may be overshot by a bounded amount: see the adapter.
-   */
-  background?: boolean;
 }
 
 /**
- * Counts requests per key in a store every instance shares, so a limit holds
- * across all Lambda instances. Implementations throw `UnavailableError('store')`
- * when the store cannot answer (callers fail closed: 503, never unlimited).
+ * A per-key budget every instance shares, so a limit holds across all
+ * Lambda instances. Implementations throw `UnavailableError('store')` when a
+ * request needs the store and it cannot answer (callers fail closed: 503,
+ * never unlimited).
  */
 export interface RateLimiter {
   /**
-   * Counts one request for `key` (a bounded, non-secret identifier: the
-   * implementation hashes it) against `limit` requests per `windowSeconds`.
+   * Admits or refuses one request for `key` (a bounded, non-secret
+   * identifier: the implementation hashes it) against `limit` requests per
+   * `windowSeconds`. An admitted request has spent one unit of the budget;
+   * a refused one spends nothing.
    */
-  hit(key: string, limit: number, windowSeconds: number, options?: RateLimitOptions): Promise<RateLimitDecision>;
+  hit(key: string, limit: number, windowSeconds: number): Promise<RateLimitDecision>;
 }

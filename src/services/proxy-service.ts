@@ -114,12 +114,9 @@ export function encodeQuery(query: readonly [string, string][]): string {
  * credential (one refresh-and-retry after an upstream 401 when the
  * credential can be refreshed; the buffered body is simply sent again).
  *
- * The rate limit is decided on the instance's own count once it knows one,
- * and the counter write runs beside the forward (`background: true`, see
- * `DynamoRateLimiter` for the overshoot bound); `handle` awaits that write
- * before it returns, on every path, because Lambda freezes the instance once
- * the handler has answered. That costs max(0, write − upstream) rather than
- * the whole write.
+ * The rate limit is leased quota (`DynamoRateLimiter`): most requests are
+ * admitted from the instance's slice of the subject's budget with no store
+ * request, and nothing is left running after the answer.
  *
  * The upstream base never changes: the URL is `upstreamUrl` + the canonical
  * path + the re-encoded query, whatever `Host` or `X-Forwarded-*` the client
@@ -146,19 +143,13 @@ export class ProxyService {
       throw new ProxyError('INSUFFICIENT_SCOPE', { requiredScopes: matched.rule.scopes, detail: `missing ${missing.join(' ')}` });
     }
 
-    // Decided on this instance's count once it knows one; the counter write then runs beside the forward.
-    const decision = await this.deps.limiter.hit(`proxy:${claims.sub}`, this.deps.requestsPerMinute, 60, { background: true });
-    try {
-      if (!decision.allowed) {
-        telemetry.emit({ type: 'RateLimited', limit: 'proxy_subject' });
-        throw new ProxyError('RATE_LIMITED', { retryAfterSeconds: decision.retryAfterSeconds, detail: `${decision.count} in the window` });
-      }
-      return await this.forwardAllowed(request, path, claims, trace);
-    } finally {
-      // Lambda freezes the instance once the handler returns: the count is in the store before the answer leaves.
-      // Never rejects (the limiter logs a failed write and makes the key's next request wait for the store).
-      await decision.counted;
+    // Admitted from this instance's leased slice when it holds one; a store request only to claim a new slice.
+    const decision = await this.deps.limiter.hit(`proxy:${claims.sub}`, this.deps.requestsPerMinute, 60);
+    if (!decision.allowed) {
+      telemetry.emit({ type: 'RateLimited', limit: 'proxy_subject' });
+      throw new ProxyError('RATE_LIMITED', { retryAfterSeconds: decision.retryAfterSeconds, detail: `${decision.count} in the window` });
     }
+    return this.forwardAllowed(request, path, claims, trace);
   }
 
   /** Steps 5 and 6 for a request the rate limit let through: forward it and shape the upstream's answer. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,15 +89,19 @@ describe('proxy: two instances sharing one store', () => {
     expect((await rawRequest(a.baseUrl, { path: '/proxy/orders/1', headers: bearer(renewed) })).status).toBe(200);
   });
 
-  it('has each proxied request in the shared count by the time its answer arrives (nothing left running after it)', async () => {
+  it('admits each proxied request from a slice claimed in the shared store, never more than the limit across both instances', async () => {
     const token = (await ciAccessToken(a, issuers, { nowSeconds: nowSeconds(), repository: 'acme/counted' })).access_token;
     const statuses = [];
-    for (const tollgate of [a, a, b, a, b, b]) {
-      const before = await rateLimitTotal(admin, store.tables.guards);
+    for (const tollgate of [a, a, b, a, b, b, a, b]) {
       statuses.push((await rawRequest(tollgate.baseUrl, { path: '/proxy/orders/1', headers: bearer(token) })).status);
-      expect(await rateLimitTotal(admin, store.tables.guards)).toBe(before + 1);
+      const admitted = statuses.filter((status) => status === 200).length;
+      const claimed = await rateLimitTotal(admin, store.tables.guards, token);
+      // Claimed before admitted: the shared total covers every admitted request, and stays within the limit.
+      expect(claimed).toBeGreaterThanOrEqual(admitted);
+      expect(claimed).toBeLessThanOrEqual(5);
     }
-    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]); // the refused one counts too
+    expect(statuses.filter((status) => status === 200).length).toBeLessThanOrEqual(5);
+    expect(statuses.slice(-1)).toEqual([429]); // refused ones spend nothing, and are still refused
   });
 
   it('limits token exchanges per verified subject across both instances', async () => {
@@ -189,10 +194,12 @@ describe('/token: per source IP', () => {
   });
 });
 
-/** Every rate-limit counter in the guards table, summed (a consistent scan of the whole local table). */
-async function rateLimitTotal(admin: DynamoDBClient, table: string): Promise<number> {
+/** The claimed total of an access token's subject's proxy counters in the guards table (a consistent scan of the whole local table). */
+async function rateLimitTotal(admin: DynamoDBClient, table: string, accessToken: string): Promise<number> {
+  const { sub } = JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString('utf8')) as { sub: string };
   const { Items = [] } = await admin.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
-  return Items.filter((item) => item.pk?.S?.startsWith(RATE_LIMIT_KEY_PREFIX)).reduce((sum, item) => sum + Number(item.count?.N ?? 0), 0);
+  const prefix = `${RATE_LIMIT_KEY_PREFIX}${createHash('sha256').update(`proxy:${sub}`).digest('base64url').slice(0, 32)}#`;
+  return Items.filter((item) => item.pk?.S?.startsWith(prefix)).reduce((sum, item) => sum + Number(item.count?.N ?? 0), 0);
 }
 
 function tokenEvent(sourceIp: string): HttpEvent {
