@@ -14,7 +14,7 @@ export type TollgateEvent =
   | { type: 'TokenRefreshed'; kind: string; sid: string; refreshCount: number }
   | { type: 'RefreshReuseDetected'; sid: string }
   | { type: 'SessionTimedOut'; reason: TimeoutReason; sid: string }
-  | { type: 'SessionRevoked'; source: 'revoke' | 'reuse' | 'webhook' | 'config'; sid: string }
+  | { type: 'SessionRevoked'; source: 'revoke' | 'reuse' | 'webhook' | 'config' | 'admin'; sid: string }
   | { type: 'TokenRejected'; reason: RejectionReason; endpoint: string; detail?: string }
   /**
    * One per request reaching the proxy (the proxy's one log line). `route` is
