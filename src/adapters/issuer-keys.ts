@@ -1,5 +1,6 @@
 import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { isSafeUrl, type TrustConfig } from '../config/config';
+import { isSafeUrl } from '../config/config';
+import { IssuerKeysUnavailableError, type IssuerKeyLocation, type IssuerKeys as IssuerKeysPort } from '../ports/issuer-keys';
 import { systemClock, type Clock } from '../domain/clock';
 
 export type FetchLike = typeof fetch;
@@ -30,18 +31,7 @@ export interface IssuerKeyOptions {
   maxStaleMs?: number;
 }
 
-/**
- * A trusted issuer's keys could not be had (network error, timeout, HTTP
- * status, a document that is not a JWK set): nothing can be said about the
- * token now. Callers answer 503 with Retry-After, not `invalid_grant`, so a
- * client holding a good token retries instead of giving up.
- */
-export class IssuerKeysUnavailableError extends Error {
-  constructor(message: string, cause?: unknown) {
-    super(message, { cause });
-    this.name = 'IssuerKeysUnavailableError';
-  }
-}
+export { IssuerKeysUnavailableError };
 
 /** Thrown when OpenID discovery fails. */
 export class IssuerDiscoveryError extends IssuerKeysUnavailableError {
@@ -79,7 +69,7 @@ interface HeldKeys {
  *   cooldown); while that fails, they keep verifying for up to `maxStaleMs`
  *   after their last successful fetch, then the issuer is unavailable (503).
  */
-export class IssuerKeys {
+export class IssuerKeys implements IssuerKeysPort {
   private readonly sets = new Map<string, JWTVerifyGetKey>();
   private readonly discoveries = new Map<string, Promise<string>>();
   private readonly fetchImpl: FetchLike;
@@ -98,7 +88,7 @@ export class IssuerKeys {
     this.maxStaleMs = options.maxStaleMs ?? ISSUER_KEY_DEFAULTS.maxStaleMs;
   }
 
-  async keySet(trust: TrustConfig): Promise<JWTVerifyGetKey> {
+  async keySet(trust: IssuerKeyLocation): Promise<JWTVerifyGetKey> {
     const jwksUri = trust.jwksUri ?? (await this.discover(trust.issuer));
     let set = this.sets.get(jwksUri);
     if (!set) {

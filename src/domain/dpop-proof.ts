@@ -1,6 +1,5 @@
 import { EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWK } from 'jose';
 import type { Clock } from './clock';
-import type { ReplayGuard } from '../ports/replay-guard';
 
 /*
  * Runtime-neutral on purpose (jose and WebCrypto only, no `node:` module):
@@ -10,6 +9,15 @@ import type { ReplayGuard } from '../ports/replay-guard';
 
 /** RFC 9449 §5.1: the algorithms Tollgate accepts for DPoP proofs (asymmetric only), as metadata advertises them. */
 export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'] as const;
+
+/**
+ * Records a proof's `jti` once: false when it was recorded before and has not
+ * expired. The `claim` of the replay-guard port satisfies it; the domain names
+ * only what it needs, so it imports no port.
+ */
+export interface ProofReplayCheck {
+  claim(key: string, expiresAt: number): Promise<boolean>;
+}
 
 /** How far a proof's `iat` may be from now (RFC 9449 §11.1 leaves the window to the server). */
 export const DPOP_IAT_WINDOW_SECONDS = 60;
@@ -89,7 +97,7 @@ export async function accessTokenHash(token: string): Promise<string> {
  */
 export class DpopProofVerifier {
   constructor(
-    private readonly replay: Pick<ReplayGuard, 'claim'>,
+    private readonly replay: ProofReplayCheck,
     private readonly clock: Clock,
     private readonly nonces?: DpopNonceCheck,
   ) {}

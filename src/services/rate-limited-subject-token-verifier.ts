@@ -1,7 +1,7 @@
 import type { TollgateConfig } from '../config/config';
 import type { Clock } from '../domain/clock';
 import { RateLimitedError } from '../domain/errors';
-import type { IssuerKeys } from '../adapters/issuer-keys';
+import type { IssuerKeys } from '../ports/issuer-keys';
 import type { RateLimiter } from '../ports/rate-limiter';
 import type { Telemetry } from '../ports/telemetry';
 import { SubjectTokenVerifier, type VerifiedSubject } from './subject-token-verifier';

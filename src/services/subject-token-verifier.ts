@@ -3,7 +3,7 @@ import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type
 import type { TollgateConfig, TrustConfig } from '../config/config';
 import { OAuthError, UnavailableError, type RejectionReason } from '../domain/errors';
 import type { Clock } from '../domain/clock';
-import { IssuerKeysUnavailableError, type IssuerKeys } from '../adapters/issuer-keys';
+import { IssuerKeysUnavailableError, type IssuerKeys } from '../ports/issuer-keys';
 import { ACCESS_TOKEN_TYP, describeJoseError } from './access-tokens';
 
 /** Longest subject token accepted; real GitHub and Clerk tokens are under 2 KB. */
