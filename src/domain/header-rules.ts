@@ -129,7 +129,16 @@ export function returnableResponseHeaders(headers: readonly HeaderPair[]): Heade
  */
 export function headerSafe(value: string): string {
   if (/^[\x20-\x7e]*$/.test(value)) return value;
-  return encodeURIComponent(value.replace(/[\uD800-\uDFFF]/gu, '\uFFFD'));
+  return encodeURIComponent(toWellFormed(value));
+}
+
+/**
+ * The string with each lone UTF-16 surrogate replaced by U+FFFD (ES2024's
+ * `String.prototype.toWellFormed`): what `encodeURIComponent` and UTF-8
+ * encoders need, since a lone surrogate has no UTF-8 form.
+ */
+export function toWellFormed(value: string): string {
+  return value.replace(/[\uD800-\uDFFF]/gu, '\uFFFD');
 }
 
 /**

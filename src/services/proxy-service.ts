@@ -6,7 +6,7 @@ import type { Telemetry } from '../ports/telemetry';
 import type { AccessTokenClaims } from './access-tokens';
 import type { SessionGate } from './session-gate';
 import { MAX_TOKEN_LENGTH } from './subject-token-verifier';
-import { forwardableRequestHeaders, headerSafe, returnableResponseHeaders, type HeaderPair } from '../domain/header-rules';
+import { forwardableRequestHeaders, headerSafe, returnableResponseHeaders, toWellFormed, type HeaderPair } from '../domain/header-rules';
 import { UpstreamError, type UpstreamResponse, type UpstreamTransport } from '../adapters/http-upstream';
 import { canonicalProxyPath } from '../domain/path-hygiene';
 import { DpopError, type DpopProofVerifier } from '../domain/dpop-proof';
@@ -102,7 +102,8 @@ export function presentedToken(headers: readonly HeaderPair[]): PresentedToken {
 
 /** Query parameters re-encoded per RFC 3986 (`%20`, never `+`), in the order API Gateway gave them. */
 export function encodeQuery(query: readonly [string, string][]): string {
-  return query.map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join('&');
+  // A lone surrogate (possible in a Lambda event's JSON) has no UTF-8 form: U+FFFD, as WHATWG URL encoders do, never a URIError.
+  return query.map(([name, value]) => `${encodeURIComponent(toWellFormed(name))}=${encodeURIComponent(toWellFormed(value))}`).join('&');
 }
 
 /**
