@@ -19,7 +19,8 @@ const config: Config = {
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/**/*.test.ts'], testPathIgnorePatterns: ['\\.int\\.test\\.ts$', '/test/cdk/'] },
     { ...shared, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.int.test.ts'] },
-    { ...shared, displayName: 'cdk', testMatch: ['<rootDir>/test/cdk/**/*.test.ts'] },
+    // The constructs deploy the prebuilt assets of dist/assets: built first when missing or stale.
+    { ...shared, displayName: 'cdk', testMatch: ['<rootDir>/test/cdk/**/*.test.ts'], globalSetup: '<rootDir>/test/cdk/build-assets.setup.ts' },
   ],
   testTimeout: 30_000,
 };

@@ -5,6 +5,7 @@ import { ConfigError } from '../src/config/config';
 import { EnvNames } from '../src/config/env-names';
 import { loadDeployConfig, type DeployConfig } from '../cdk/deploy-config';
 import { TollgateStack } from '../cdk/tollgate-stack';
+import { ensureAssets } from '../scripts/build-assets';
 
 /**
  * The CDK app: `npx cdk synth|diff|deploy [-c config=path/to/tollgate.config.json] [-c stackName=Tollgate]`.
@@ -14,9 +15,17 @@ import { TollgateStack } from '../cdk/tollgate-stack';
  * environment-agnostic (no account or region in the template), so synth needs
  * no AWS credentials; `cdk deploy` picks the account and region from the
  * caller's profile.
+ *
+ * The functions deployed are the prebuilt assets the package ships
+ * (`dist/assets`, scripts/build-assets.ts): built here first when they are
+ * missing or older than their sources, so synth, diff and deploy always use
+ * the current ones and never bundle at synth.
  */
 const projectRoot = join(import.meta.dirname, '..');
 const EXAMPLE_CONFIG = join(projectRoot, 'cdk', 'example.config.json');
+
+const assets = await ensureAssets();
+if (assets.built) process.stderr.write(`tollgate: built the function assets (${assets.reason}) in ${assets.ms} ms\n`);
 
 const app = new App();
 const configPath: string = app.node.tryGetContext('config') ?? process.env[EnvNames.configFile] ?? EXAMPLE_CONFIG;
@@ -31,7 +40,6 @@ try {
 
 const stack = new TollgateStack(app, app.node.tryGetContext('stackName') ?? 'Tollgate', {
   deployConfig,
-  projectRoot,
   description: 'Tollgate: token service and bearer-validated API proxy',
 });
 if (configPath === EXAMPLE_CONFIG) {

@@ -10,13 +10,17 @@ import { EnvNames } from '../src/config/env-names';
 import type { SecretReader } from './deploy-config';
 import type { SessionTables } from './session-tables';
 import type { SigningKeys } from './signing-keys';
+import type { FunctionAsset } from './function-assets';
 import { TollgateFunction } from './tollgate-function';
 
 export interface ApiFunctionsProps {
-  projectRoot: string;
+  /** The prebuilt function assets. @default the package's own (see `TollgateFunction`) */
+  assetsDirectory?: string;
   config: TollgateConfig;
   /** The config the functions receive (`TOLLGATE_CONFIG_JSON`). */
   functionConfigJson: string;
+  /** Its stamp (`TOLLGATE_CONFIG_STAMP`, see `DeployConfig.functionConfigStamp`): the functions refuse a config without it. */
+  functionConfigStamp: string;
   /** The URL the API is served on (`TOLLGATE_PUBLIC_BASE_URL`; the issuer when the config sets none). */
   publicBaseUrl: string;
   tables: SessionTables;
@@ -60,15 +64,16 @@ export class ApiFunctions extends Construct {
     const { sessions, guards } = props.tables;
     const environment = {
       [EnvNames.configJson]: props.functionConfigJson,
+      [EnvNames.configStamp]: props.functionConfigStamp,
       [EnvNames.publicBaseUrl]: props.publicBaseUrl,
       [EnvNames.sessionsTable]: sessions.tableName,
       [EnvNames.guardsTable]: guards.tableName,
       [EnvNames.signingKeysSecretId]: props.signingKeys.secret.secretArn,
     };
     type Options = { timeout?: Duration; memorySize?: number; environment?: Record<string, string>; signingKeys?: boolean };
-    const make = (name: FunctionName, entry: string, description: string, options: Options = {}) => {
+    const make = (name: FunctionName, entry: FunctionAsset, description: string, options: Options = {}) => {
       const fn = new TollgateFunction(this, name.charAt(0).toUpperCase() + name.slice(1), {
-        projectRoot: props.projectRoot,
+        assetsDirectory: props.assetsDirectory,
         entry,
         description,
         environment: options.environment ?? environment,
@@ -130,6 +135,7 @@ export class ApiFunctions extends Construct {
       const clerkWebhook = make('clerkWebhook', 'clerk-webhook', 'Tollgate: POST /webhooks/clerk ends sessions Clerk ended (Svix-signed)', {
         environment: {
           [EnvNames.configJson]: props.functionConfigJson,
+          [EnvNames.configStamp]: props.functionConfigStamp,
           [EnvNames.sessionsTable]: sessions.tableName,
           [EnvNames.guardsTable]: guards.tableName,
         },

@@ -13,7 +13,8 @@ import { TollgateFunction } from './tollgate-function';
 export const EMPTY_KEY_SET = '{"current":"","keys":[]}';
 
 export interface SigningKeysProps {
-  projectRoot: string;
+  /** The prebuilt function assets. @default the package's own (see `TollgateFunction`) */
+  assetsDirectory?: string;
   /** The config the functions receive (the rotation function reads `signing.alg` and `accessTokenTtlSeconds`). */
   functionConfigJson: string;
   logRetentionDays: number;
@@ -48,7 +49,7 @@ export class SigningKeys extends Construct {
     });
 
     this.rotation = new TollgateFunction(this, 'Rotation', {
-      projectRoot: props.projectRoot,
+      assetsDirectory: props.assetsDirectory,
       entry: 'rotate-keys',
       description: 'Tollgate: rotates the signing key set (Secrets Manager rotation steps)',
       environment: { [EnvNames.configJson]: props.functionConfigJson },

@@ -1,10 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
 import { CfnAuthorizer, IdentitySource, RequestAuthorizer } from 'aws-cdk-lib/aws-apigateway';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import type { TokenSource } from '../src/authorizer/authorizer';
-import { AuthorizerEnvNames } from '../src/config/env-names';
+import { authorizerEnvironment } from '../src/contract/authorizer-config';
 import { TollgateFunction } from './tollgate-function';
 
 export interface TollgateAuthorizerProps {
@@ -53,10 +53,10 @@ export interface TollgateAuthorizerProps {
   /** @default 30 */
   readonly logRetentionDays?: number;
   /**
-   * The directory holding Tollgate's `src/` and `package-lock.json` (the function is bundled from source).
-   * @default process.cwd()
+   * The folder of the prebuilt function assets (`authorizer/index.mjs`).
+   * @default the assets inside the installed package (`tollgate/dist/assets`)
    */
-  readonly projectRoot?: string;
+  readonly assetsDirectory?: string;
 }
 
 function identityExpression(source: TokenSource, flavour: 'rest' | 'http' | 'websocket'): string {
@@ -76,7 +76,7 @@ function identityExpression(source: TokenSource, flavour: 'rest' | 'http' | 'web
  * it reads nothing in AWS, only Tollgate's public JWKS (and `/verify`).
  */
 export class TollgateAuthorizer extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   private readonly props: TollgateAuthorizerProps;
   private readonly sources: TokenSource[];
   private rest?: RequestAuthorizer;
@@ -90,16 +90,17 @@ export class TollgateAuthorizer extends Construct {
     if (this.sources.length === 0) throw new Error('TollgateAuthorizer: tokenSources must name at least one source');
     const ttl = props.resultsCacheTtl?.toSeconds() ?? 60;
     if (ttl > 3600) throw new Error('TollgateAuthorizer: resultsCacheTtl is at most 1 hour');
-    const environment: Record<string, string> = {
-      [AuthorizerEnvNames.issuer]: props.issuer,
-      [AuthorizerEnvNames.audience]: props.audience ?? 'tollgate',
-      [AuthorizerEnvNames.tokenSources]: JSON.stringify(this.sources),
-      [AuthorizerEnvNames.routeScopes]: JSON.stringify(props.routeScopes ?? {}),
-    };
-    if (props.jwksUri) environment[AuthorizerEnvNames.jwksUri] = props.jwksUri;
-    if (props.introspectCacheSeconds !== undefined) environment[AuthorizerEnvNames.introspectCacheSeconds] = String(props.introspectCacheSeconds);
+    // Validated here, at synth, and stamped: the function refuses settings that did not come this way.
+    const environment = authorizerEnvironment({
+      issuer: props.issuer,
+      audience: props.audience ?? 'tollgate',
+      jwksUri: props.jwksUri,
+      tokenSources: this.sources,
+      routeScopes: props.routeScopes ?? {},
+      introspectCacheSeconds: props.introspectCacheSeconds,
+    });
     this.function = new TollgateFunction(this, 'Handler', {
-      projectRoot: props.projectRoot ?? process.cwd(),
+      assetsDirectory: props.assetsDirectory,
       entry: 'authorizer',
       description: 'Tollgate access-token authorizer',
       environment,

@@ -1,10 +1,9 @@
-import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ASSET_HANDLER, defaultAssetsDirectory, functionAssetPath, type FunctionAsset } from './function-assets';
 
 /** Powertools' service name on every function: the `service` dimension of every metric. */
 export const SERVICE_NAME = 'tollgate';
@@ -16,10 +15,13 @@ export const METRICS_NAMESPACE = 'Tollgate';
 export const NODE_RUNTIME = Runtime.NODEJS_24_X;
 
 export interface TollgateFunctionProps {
-  /** The repository root: `src/lambda/<entry>.ts` and `package-lock.json` live under it. */
-  projectRoot: string;
-  /** Module under `src/lambda/` (without `.ts`) exporting `handler`. */
-  entry: string;
+  /**
+   * The folder holding the prebuilt function assets (`<name>/index.mjs`).
+   * @default the package's own `dist/assets` (see `defaultAssetsDirectory`)
+   */
+  assetsDirectory?: string;
+  /** Which function: its entry module under `src/lambda/`, bundled to `dist/assets/<entry>/index.mjs`. */
+  entry: FunctionAsset;
   description: string;
   environment: Record<string, string>;
   logRetentionDays: number;
@@ -30,24 +32,25 @@ export interface TollgateFunctionProps {
 }
 
 /**
- * One Lambda function for one job: Node.js (newest runtime) on arm64, an ESM
- * bundle built by the local esbuild, its own log group with retention, and
- * its own role whose only statement at creation is writing to that log group.
- * Every other permission is added by whoever wires the function, statement by
- * statement, so the role holds exactly what the code uses.
+ * One Lambda function for one job: Node.js (newest runtime) on arm64, the
+ * prebuilt ESM bundle that ships in the package (`dist/assets/<entry>`,
+ * built by scripts/build.ts when the package is built), its own log group
+ * with retention, and its own role whose only statement at creation is
+ * writing to that log group. Every other permission is added by whoever
+ * wires the function, statement by statement, so the role holds exactly what
+ * the code uses.
+ *
+ * A synth bundles nothing: no esbuild, no Docker, no Tollgate sources and no
+ * lock file are needed where the constructs are used; the asset hash is the
+ * hash of the folder's content, so a deployment changes a function exactly
+ * when its bundle changed.
  *
  * The bundle includes the AWS SDK instead of using the runtime's copy: the
  * version that was tested is the version that runs, and the artifact runs
  * anywhere (the artifact test loads it outside Lambda).
- *
- * No `require` banner: every dependency bundles to code that never calls
- * `require` at run time (ESM builds first, `mainFields: ['module','main']`).
- * The artifact test fails if a bundle ever contains esbuild's "Dynamic require
- * of …" shim, which would throw inside an ESM bundle; that is when a banner
- * defining `require` (via `createRequire(import.meta.url)`) becomes necessary.
  */
 export class TollgateFunction extends Construct {
-  readonly fn: NodejsFunction;
+  readonly fn: LambdaFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
 
@@ -69,11 +72,10 @@ export class TollgateFunction extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
-    this.fn = new NodejsFunction(this, 'Function', {
-      entry: join(props.projectRoot, 'src', 'lambda', `${props.entry}.ts`),
-      handler: 'handler',
-      projectRoot: props.projectRoot,
-      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+    // The construct id 'Function' is the one NodejsFunction had: the functions' logical ids did not change.
+    this.fn = new LambdaFunction(this, 'Function', {
+      code: Code.fromAsset(functionAssetPath(props.assetsDirectory ?? defaultAssetsDirectory(), props.entry)),
+      handler: ASSET_HANDLER,
       description: props.description,
       runtime: NODE_RUNTIME,
       architecture: Architecture.ARM_64,
@@ -85,15 +87,6 @@ export class TollgateFunction extends Construct {
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        minify: true,
-        keepNames: true,
-        sourceMap: false,
-        externalModules: [],
-        forceDockerBundling: false,
       },
     });
   }

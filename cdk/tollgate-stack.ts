@@ -1,28 +1,27 @@
 import { Aws, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { SESSION_INDEXES } from '../src/adapters/dynamo-session-store';
-import { WellKnownPaths } from '../src/handlers/metadata-handler';
-import { ApiFunctions } from './api-functions';
-import type { DeployConfig } from './deploy-config';
-import { Monitoring } from './monitoring';
-import { OperatorPolicies } from './operator-policies';
-import { SessionTables } from './session-tables';
-import { SigningKeys } from './signing-keys';
-import { TollgateApi } from './tollgate-api';
+import type { ApiFunctions } from './api-functions';
+import type { Monitoring } from './monitoring';
+import type { OperatorPolicies } from './operator-policies';
+import type { SessionTables } from './session-tables';
+import type { SigningKeys } from './signing-keys';
+import type { TollgateApi } from './tollgate-api';
+import { TollgateService, type TollgateServiceProps } from './tollgate-service';
 
-export interface TollgateStackProps extends StackProps {
-  /** The validated config (see `loadDeployConfig`). */
-  deployConfig: DeployConfig;
-  /** The repository root, where `src/` and `package-lock.json` are. @default process.cwd() */
-  projectRoot?: string;
-}
+export interface TollgateStackProps extends StackProps, TollgateServiceProps {}
 
 /**
- * Tollgate on AWS. The stack only wires the constructs together: the tables,
- * the signing keys and their rotation, the API, the functions behind it, and
- * the monitoring. Deploy-only settings come from the config's `aws` key.
+ * Tollgate on AWS as a stack of its own: `TollgateService` and the stack
+ * outputs operators and clients need. This is what `bin/tollgate.ts` (this
+ * repository's `cdk deploy`) synthesizes, from the same prebuilt assets the
+ * package ships.
+ *
+ * The service is placed with the id `Default`, which CDK leaves out of
+ * logical ids: every resource keeps the logical id it had when the stack
+ * built the constructs itself (tables are never replaced).
  */
 export class TollgateStack extends Stack {
+  readonly service: TollgateService;
   readonly tables: SessionTables;
   readonly signingKeys: SigningKeys;
   readonly api: TollgateApi;
@@ -33,46 +32,17 @@ export class TollgateStack extends Stack {
 
   constructor(scope: Construct, id: string, props: TollgateStackProps) {
     super(scope, id, props);
-    const { config, functionConfigJson, secretIds } = props.deployConfig;
-    const projectRoot = props.projectRoot ?? process.cwd();
-    const { aws } = config;
+    const { configFile, config, deployConfig, assetsDirectory } = props;
+    const service = new TollgateService(this, 'Default', { configFile, config, deployConfig, assetsDirectory });
+    this.service = service;
+    ({ tables: this.tables, signingKeys: this.signingKeys, api: this.api, functions: this.functions, monitoring: this.monitoring, operatorPolicies: this.operatorPolicies } =
+      service);
+    const customDomain = service.deployConfig.config.aws.customDomain;
 
-    this.tables = new SessionTables(this, 'Tables');
-    this.signingKeys = new SigningKeys(this, 'SigningKeys', {
-      projectRoot,
-      functionConfigJson,
-      logRetentionDays: aws.logRetentionDays,
-      rotationDays: aws.keyRotationDays,
-    });
-    this.operatorPolicies = new OperatorPolicies(this, 'OperatorPolicies', { sessions: this.tables.sessions, signingKeysSecret: this.signingKeys.secret });
-    this.api = new TollgateApi(this, 'Http', { aws });
-    this.functions = new ApiFunctions(this, 'Functions', {
-      projectRoot,
-      config,
-      functionConfigJson,
-      publicBaseUrl: this.api.publicBaseUrl,
-      tables: this.tables,
-      signingKeys: this.signingKeys,
-      secretIds,
-      logRetentionDays: aws.logRetentionDays,
-    });
-    this.api.addRoutes(this.functions.functions);
-
-    this.monitoring = new Monitoring(this, 'Monitoring', {
-      api: this.api,
-      functions: { ...this.functions.functions, rotation: this.signingKeys.rotation },
-      tables: { sessions: this.tables.sessions, guards: this.tables.guards },
-      sessionIndexes: Object.values(SESSION_INDEXES),
-      proxyRouteIds: config.proxy ? config.proxy.routes.map((route, index) => route.name ?? String(index)) : [],
-      alarmEmail: aws.alarmEmail,
-    });
-
-    const issuer = config.issuer?.replace(/\/+$/, '') ?? this.api.publicBaseUrl;
-    new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the API (token, verify, revoke, proxy)', value: this.api.publicBaseUrl });
-    new CfnOutput(this, 'Issuer', { description: 'The iss of every access token', value: issuer });
-    // The same URLs the metadata document names (both relative to the issuer).
-    new CfnOutput(this, 'MetadataUrl', { description: 'Authorization server metadata (see docs/deploy.md on RFC 8414 and the stage path)', value: `${issuer}${WellKnownPaths.metadata}` });
-    new CfnOutput(this, 'JwksUrl', { description: 'Public signing keys for verifiers', value: `${issuer}${WellKnownPaths.jwks}` });
+    new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the API (token, verify, revoke, proxy)', value: service.apiUrl });
+    new CfnOutput(this, 'Issuer', { description: 'The iss of every access token', value: service.issuer });
+    new CfnOutput(this, 'MetadataUrl', { description: 'Authorization server metadata (see docs/deploy.md on RFC 8414 and the stage path)', value: service.metadataUrl });
+    new CfnOutput(this, 'JwksUrl', { description: 'Public signing keys for verifiers', value: service.jwksUrl });
     new CfnOutput(this, 'SessionsTableName', { value: this.tables.sessions.tableName });
     new CfnOutput(this, 'GuardsTableName', { value: this.tables.guards.tableName });
     new CfnOutput(this, 'SigningKeysSecretArn', { value: this.signingKeys.secret.secretArn });
@@ -83,9 +53,9 @@ export class TollgateStack extends Stack {
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
     });
-    if (this.api.domain && !aws.customDomain?.hostedZone) {
+    if (this.api.domain && !customDomain?.hostedZone) {
       new CfnOutput(this, 'CustomDomainTarget', {
-        description: `Point ${aws.customDomain?.domainName} here (CNAME or alias)`,
+        description: `Point ${customDomain?.domainName} here (CNAME or alias)`,
         value: this.api.domain.domainNameAliasDomainName,
       });
     }

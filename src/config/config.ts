@@ -249,6 +249,8 @@ const webhooksSchema = z.strictObject({
 
 export const configSchema = z
   .strictObject({
+    /** The editor's JSON Schema reference (`config.schema.json`, shipped in the package); accepted and never read. */
+    $schema: z.string().optional(),
     issuer: safeUrl.optional(),
     audience: z.string().min(1).default('tollgate'),
     accessTokenTtlSeconds: z.number().int().min(60).max(86_400).default(900),

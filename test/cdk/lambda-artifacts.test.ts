@@ -23,8 +23,8 @@ import { DeployedTemplate, FAKE_AWS, type TemplateFunction } from './deployed-te
 import { synthTollgate } from './synth-tollgate';
 
 /**
- * The deployable artifacts themselves: the stack is synthesized with bundling
- * on (once), and each function's bundle is loaded from the cloud assembly in a
+ * The deployable artifacts themselves: the stack is synthesized (once) with
+ * the prebuilt assets the package ships, and each function's bundle is loaded from the cloud assembly in a
  * fresh Node 22 process with exactly the environment the template gives it,
  * its AWS endpoints pointed at loopback stand-ins: a real DynamoDB-protocol
  * store (dynalite, behind a recording proxy), and loopback fakes of the
@@ -160,9 +160,9 @@ describe('Lambda artifacts from the cloud assembly', () => {
       aws: { logRetentionDays: 30 },
     };
 
-    // Act once for the whole suite: synthesize with bundling into a fresh cloud assembly.
+    // Act once for the whole suite: synthesize into a fresh cloud assembly (the assets are copied into it, as `cdk deploy` uploads them).
     outdir = mkdtempSync(join(tmpdir(), 'tollgate-assembly-'));
-    const synth = synthTollgate({ config, bundling: true, outdir });
+    const synth = synthTollgate({ config, outdir });
     const template = synth.assembly.getStackByName('Tollgate').template;
     const tableIds = {
       sessions: synth.stack.getLogicalId(synth.stack.tables.sessions.node.defaultChild as never),

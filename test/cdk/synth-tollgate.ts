@@ -17,8 +17,6 @@ export function cdkJsonContext(): Record<string, unknown> {
 
 export interface SynthOptions {
   config: TollgateConfigInput;
-  /** Build the function bundles (slow); otherwise bundling is skipped. @default false */
-  bundling?: boolean;
   outdir?: string;
 }
 
@@ -33,15 +31,18 @@ export interface SynthResult {
 /**
  * Synthesizes the stack as bin/tollgate.ts does: cdk.json's feature flags
  * (CloudFormation validation failing on findings), cdk-nag's AWS Solutions
- * checks, an environment-agnostic stack. A finding makes `app.synth()` throw.
+ * checks, an environment-agnostic stack, the prebuilt function assets of
+ * `dist/assets` (the CDK project's globalSetup builds them when they are
+ * missing or stale: test/cdk/build-assets.setup.ts). A finding makes
+ * `app.synth()` throw.
  */
 export function synthTollgate(options: SynthOptions): SynthResult {
   const app = new App({
     outdir: options.outdir,
-    context: { ...cdkJsonContext(), ...(options.bundling ? {} : { 'aws:cdk:bundling-stacks': [] }) },
+    context: cdkJsonContext(),
   });
   const deployConfig = deployConfigFromText(JSON.stringify(options.config), 'test config');
-  const stack = new TollgateStack(app, 'Tollgate', { deployConfig, projectRoot: PROJECT_ROOT });
+  const stack = new TollgateStack(app, 'Tollgate', { deployConfig });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const assembly = app.synth();
   return { app, stack, deployConfig, assembly, template: Template.fromJSON(assembly.getStackByName('Tollgate').template) };

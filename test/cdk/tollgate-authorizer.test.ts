@@ -5,14 +5,14 @@ import { WebSocketMockIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrati
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { TollgateAuthorizer, type TollgateAuthorizerProps } from '../../cdk/tollgate-authorizer';
-import { cdkJsonContext, PROJECT_ROOT } from './synth-tollgate';
+import { cdkJsonContext } from './synth-tollgate';
 
 const ISSUER = 'https://auth.example.com';
 
 function sampleStack(build: (stack: Stack, authorizer: TollgateAuthorizer) => void, props: Partial<TollgateAuthorizerProps> = {}): Template {
-  const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ context: cdkJsonContext() });
   const stack = new Stack(app, 'Consumer');
-  const authorizer = new TollgateAuthorizer(stack, 'Tollgate', { issuer: ISSUER, projectRoot: PROJECT_ROOT, ...props });
+  const authorizer = new TollgateAuthorizer(stack, 'Tollgate', { issuer: ISSUER, ...props });
   build(stack, authorizer);
   return Template.fromStack(stack);
 }
@@ -96,9 +96,9 @@ describe('TollgateAuthorizer', () => {
   });
 
   it('passes cdk-nag on its own resources', () => {
-    const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+    const app = new App({ context: cdkJsonContext() });
     const stack = new Stack(app, 'Consumer');
-    new TollgateAuthorizer(stack, 'Tollgate', { issuer: ISSUER, projectRoot: PROJECT_ROOT });
+    new TollgateAuthorizer(stack, 'Tollgate', { issuer: ISSUER });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).not.toThrow();
   });

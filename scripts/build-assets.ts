@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, version as esbuildVersion, type BuildOptions } from 'esbuild';
+import { FUNCTION_ASSETS, type FunctionAsset } from '../cdk/function-assets';
+
+/** The repository root (this file is `scripts/build-assets.ts`). */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** `dist/assets`: one folder per function, plus `manifest.json`. */
+export const ASSETS_DIR = join(ROOT, 'dist', 'assets');
+
+/**
+ * The esbuild options of every Lambda asset: ESM for Node (the runtime the
+ * constructs deploy, `nodejs24.x`), `module` before `main` (ESM builds of the
+ * SDK and Powertools), minified with names kept (stack traces and error
+ * names stay readable), no source map, nothing external (the SDK is bundled:
+ * the tested version is the version that runs).
+ *
+ * No `require` banner: every dependency bundles to code that never calls
+ * `require` at run time. The artifact test fails if a bundle ever contains
+ * esbuild's "Dynamic require of …" shim, which would throw inside an ESM
+ * bundle; that is when a banner defining `require` becomes necessary.
+ */
+export const LAMBDA_BUILD_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  minify: true,
+  keepNames: true,
+  sourcemap: false,
+  legalComments: 'none',
+  logLevel: 'error',
+} as const satisfies BuildOptions;
+
+/** What the manifest records: esbuild's version, the options, and the SHA-256 of every input file of every asset. */
+interface AssetsManifest {
+  esbuild: string;
+  options: string;
+  functions: Record<string, { bytes: number; sha256: string }>;
+  inputs: Record<string, string>;
+}
+
+const optionsDigest = () => sha256(Buffer.from(JSON.stringify(LAMBDA_BUILD_OPTIONS)));
+
+/**
+ * Bundles every function of `FUNCTION_ASSETS` into `dist/assets/<name>/index.mjs`
+ * and writes `dist/assets/manifest.json` (inputs and their hashes, so
+ * `assetsAreStale` can tell without building).
+ */
+export async function buildAssets(outDir = ASSETS_DIR): Promise<AssetsManifest> {
+  rmSync(outDir, { recursive: true, force: true });
+  const manifest: AssetsManifest = { esbuild: esbuildVersion, options: optionsDigest(), functions: {}, inputs: {} };
+  const results = await Promise.all(
+    FUNCTION_ASSETS.map(async (name) => {
+      const outfile = join(outDir, name, 'index.mjs');
+      const result = await build({ ...LAMBDA_BUILD_OPTIONS, entryPoints: [join(ROOT, 'src', 'lambda', `${name}.ts`)], outfile, metafile: true });
+      return { name, outfile, inputs: Object.keys(result.metafile.inputs) };
+    }),
+  );
+  for (const { name, outfile, inputs } of results) {
+    const bytes = readFileSync(outfile);
+    manifest.functions[name] = { bytes: bytes.length, sha256: sha256(bytes) };
+    for (const input of inputs) manifest.inputs[input] ??= sha256(readFileSync(join(ROOT, input)));
+  }
+  manifest.inputs = Object.fromEntries(Object.entries(manifest.inputs).sort(([a], [b]) => a.localeCompare(b)));
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}
+
+/**
+ * Why the assets in `dist/assets` no longer match the sources (a missing
+ * asset, another esbuild or other options, an input file changed or gone),
+ * or undefined when they are current. Reads and hashes the recorded inputs
+ * only; builds nothing.
+ */
+export function assetsAreStale(outDir = ASSETS_DIR): string | undefined {
+  const manifestFile = join(outDir, 'manifest.json');
+  if (!existsSync(manifestFile)) return 'never built';
+  let manifest: AssetsManifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as AssetsManifest;
+  } catch {
+    return 'unreadable manifest';
+  }
+  if (manifest.esbuild !== esbuildVersion) return `built with esbuild ${manifest.esbuild}`;
+  if (manifest.options !== optionsDigest()) return 'built with other options';
+  const missing = FUNCTION_ASSETS.find((name: FunctionAsset) => !manifest.functions?.[name] || !existsSync(join(outDir, name, 'index.mjs')));
+  if (missing) return `no ${missing} asset`;
+  for (const [input, digest] of Object.entries(manifest.inputs)) {
+    const file = join(ROOT, input);
+    if (!existsSync(file)) return `${input} is gone`;
+    if (sha256(readFileSync(file)) !== digest) return `${relative(ROOT, file)} changed`;
+  }
+  return undefined;
+}
+
+/** Builds the assets unless they are current; returns what happened, for a log line. */
+export async function ensureAssets(outDir = ASSETS_DIR): Promise<{ built: boolean; reason?: string; ms: number }> {
+  const started = performance.now();
+  const reason = assetsAreStale(outDir);
+  if (reason) await buildAssets(outDir);
+  return { built: reason !== undefined, reason, ms: Math.round(performance.now() - started) };
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

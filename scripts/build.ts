@@ -1,0 +1,199 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { ROOT, buildAssets } from './build-assets';
+import { configJsonSchema } from './config-schema';
+
+/**
+ * `npm run build [-- part …]`: everything the package ships, into `dist/`.
+ *
+ * | part | output | what |
+ * |---|---|---|
+ * | assets | `dist/assets/<fn>/index.mjs` | one bundle per Lambda function (scripts/build-assets.ts) |
+ * | client | `dist/client/index.js` | `tollgate/client`: ESM, platform-neutral, no dependencies |
+ * | verify | `dist/verify/index.js` | `tollgate/verify`: ESM, platform-neutral, jose left external |
+ * | cli | `dist/cli/tollgate.mjs` (+ `chunks/`) | the `tollgate` bin: everything bundled, Node alone runs it |
+ * | cdk | `dist/cdk/index.js`, `index.cjs` | `tollgate/cdk`: the constructs for ESM and CommonJS apps; aws-cdk-lib and constructs external |
+ * | types | `dist/types/**.d.ts` | declarations of every export (TypeScript's own emitter) |
+ * | schema | `dist/config.schema.json` | the config's JSON Schema, from the zod schema |
+ * | action | `dist/action/index.mjs` | the GitHub Action (committed; not in the package) |
+ *
+ * Without arguments every part but `action` is built (what `prepack` runs).
+ */
+const DIST = join(ROOT, 'dist');
+const PACKAGE_PARTS = ['assets', 'client', 'verify', 'cli', 'cdk', 'types', 'schema'] as const;
+const ALL_PARTS = [...PACKAGE_PARTS, 'action'] as const;
+type Part = (typeof ALL_PARTS)[number];
+
+/** The `tollgate/client` bundle. Also what test/integration/client-bundle.int.test.ts checks. */
+export const CLIENT_BUILD_OPTIONS = {
+  entryPoints: [join(ROOT, 'src', 'client', 'index.ts')],
+  bundle: true,
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2020',
+  outfile: join(DIST, 'client', 'index.js'),
+  logLevel: 'error',
+} as const satisfies BuildOptions;
+
+/** The `tollgate/verify` bundle: jose stays a dependency (the one it has). */
+export const VERIFY_BUILD_OPTIONS = {
+  entryPoints: [join(ROOT, 'src', 'verifier', 'index.ts')],
+  bundle: true,
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2022',
+  external: ['jose'],
+  outfile: join(DIST, 'verify', 'index.js'),
+  logLevel: 'error',
+} as const satisfies BuildOptions;
+
+/**
+ * Lets bundled CommonJS code call `require` for Node built-ins inside an ESM
+ * file (esbuild's "Dynamic require of …" otherwise).
+ */
+const REQUIRE_BANNER = "import { createRequire as __tollgateCreateRequire } from 'node:module';\nconst require = __tollgateCreateRequire(import.meta.url);";
+
+/**
+ * The `tollgate` bin: every dependency bundled (the bin needs no installed
+ * package), code splitting so that what only some commands import with
+ * `await import()` (the admin commands' AWS SDK clients) sits in chunks the
+ * CI commands never load.
+ */
+export const CLI_BUILD_OPTIONS = {
+  entryPoints: { tollgate: join(ROOT, 'src', 'cli', 'bin.ts') },
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  mainFields: ['module', 'main'],
+  outdir: join(DIST, 'cli'),
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  banner: { js: `#!/usr/bin/env node\n${REQUIRE_BANNER}` },
+  minify: true,
+  keepNames: true,
+  legalComments: 'none',
+  logLevel: 'error',
+} as const satisfies BuildOptions;
+
+/** The GitHub Action: one file, committed, checked in CI to match a fresh build (so it must be deterministic). */
+export const ACTION_BUILD_OPTIONS = {
+  entryPoints: [join(ROOT, 'src', 'action', 'main.ts')],
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  outfile: join(DIST, 'action', 'index.mjs'),
+  banner: { js: `// Built by \`npm run build:action\` from src/action/ (do not edit; CI checks it matches a fresh build).\n${REQUIRE_BANNER}` },
+  minify: true,
+  keepNames: true,
+  legalComments: 'none',
+  logLevel: 'error',
+} as const satisfies BuildOptions;
+
+/** Where the CommonJS build of the constructs finds its own URL (the source uses `import.meta.url`). */
+const CJS_URL_BANNER = "const __tollgateModuleUrl = require('node:url').pathToFileURL(__filename).href;";
+
+/**
+ * The constructs import a few constants from modules that also import the
+ * Lambda runtime's libraries (table index names next to the DynamoDB store,
+ * for example). Nothing of those libraries runs at synth: treating them as
+ * free of side effects lets esbuild drop them from the constructs' bundle.
+ */
+const RUNTIME_LIBRARIES_UNUSED_AT_SYNTH: Plugin = {
+  name: 'runtime-libraries-unused-at-synth',
+  setup(builder) {
+    builder.onResolve({ filter: /^(@aws-sdk|@smithy|@aws-lambda-powertools|@middy)\// }, async (args) => {
+      if (args.pluginData === 'resolving') return undefined;
+      const resolved = await builder.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'resolving' });
+      return { ...resolved, sideEffects: false };
+    });
+  },
+};
+
+function cdkBuildOptions(format: 'esm' | 'cjs'): BuildOptions {
+  return {
+    entryPoints: [join(ROOT, 'cdk', 'index.ts')],
+    bundle: true,
+    format,
+    platform: 'node',
+    target: 'node20',
+    mainFields: ['module', 'main'],
+    // The app's own copies: construct classes must be the app's for `instanceof` and the construct tree.
+    external: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'],
+    outfile: join(DIST, 'cdk', format === 'esm' ? 'index.js' : 'index.cjs'),
+    ...(format === 'cjs' ? { define: { 'import.meta.url': '__tollgateModuleUrl' }, banner: { js: CJS_URL_BANNER } } : {}),
+    plugins: [RUNTIME_LIBRARIES_UNUSED_AT_SYNTH],
+    logLevel: 'error',
+  };
+}
+
+async function buildTypes(): Promise<void> {
+  const outDir = join(DIST, 'types');
+  rmSync(outDir, { recursive: true, force: true });
+  // TypeScript 7 (native) emits declarations for the entry points tsconfig.types.json lists; esbuild has no type information.
+  execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.types.json')], { cwd: ROOT, stdio: 'inherit' });
+  for (const file of walk(outDir)) if (file.endsWith('.d.ts')) writeFileSync(file, withExtensions(file, readFileSync(file, 'utf8')));
+}
+
+/**
+ * The sources import extensionless (`./tollgate-client`, bundler resolution);
+ * a consumer on `moduleResolution: node16/nodenext` needs `./tollgate-client.js`
+ * in an ESM declaration file, or the import silently resolves to nothing.
+ */
+function withExtensions(file: string, text: string): string {
+  return text.replace(/((?:from|import)\s*\(?\s*)(['"])(\.{1,2}\/[^'"]*)\2/g, (match, prefix: string, quote: string, specifier: string) => {
+    if (/\.(js|mjs|cjs|json)$/.test(specifier)) return match;
+    const base = join(dirname(file), specifier);
+    if (existsSync(`${base}.d.ts`)) return `${prefix}${quote}${specifier}.js${quote}`;
+    if (existsSync(join(base, 'index.d.ts'))) return `${prefix}${quote}${specifier}/index.js${quote}`;
+    throw new Error(`${relative(ROOT, file)}: cannot resolve ${specifier}`);
+  });
+}
+
+function* walk(directory: string): Generator<string> {
+  for (const entry of readdirSync(directory)) {
+    const path = join(directory, entry);
+    if (statSync(path).isDirectory()) yield* walk(path);
+    else yield path;
+  }
+}
+
+const BUILDERS: Record<Part, () => Promise<unknown>> = {
+  assets: () => buildAssets(),
+  client: () => build(CLIENT_BUILD_OPTIONS),
+  verify: () => build(VERIFY_BUILD_OPTIONS),
+  cli: async () => {
+    rmSync(join(DIST, 'cli'), { recursive: true, force: true });
+    await build(CLI_BUILD_OPTIONS);
+  },
+  cdk: () => Promise.all([build(cdkBuildOptions('esm')), build(cdkBuildOptions('cjs'))]),
+  types: buildTypes,
+  schema: async () => {
+    mkdirSync(DIST, { recursive: true });
+    writeFileSync(join(DIST, 'config.schema.json'), configJsonSchema());
+  },
+  action: () => build(ACTION_BUILD_OPTIONS),
+};
+
+/** Builds the parts asked for, in parallel except the declarations (tsc takes both cores). */
+export async function buildParts(parts: readonly Part[]): Promise<void> {
+  const started = performance.now();
+  await Promise.all(parts.filter((part) => part !== 'types').map((part) => BUILDERS[part]()));
+  if (parts.includes('types')) await BUILDERS.types();
+  process.stderr.write(`built ${parts.join(', ')} in ${Math.round(performance.now() - started)} ms\n`);
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  const asked = process.argv.slice(2);
+  const unknown = asked.filter((part) => !(ALL_PARTS as readonly string[]).includes(part));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown part ${unknown.join(', ')}; the parts are ${ALL_PARTS.join(', ')}\n`);
+    process.exit(2);
+  }
+  await buildParts(asked.length > 0 ? (asked as Part[]) : PACKAGE_PARTS);
+}
