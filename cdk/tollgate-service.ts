@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { SESSION_INDEXES } from '../src/adapters/dynamo-session-store';
 import type { TollgateConfigInput } from '../src/config/config';
-import { WellKnownPaths } from '../src/handlers/metadata-handler';
+import { WellKnownPaths } from '../src/contract/well-known';
 import { ApiFunctions } from './api-functions';
 import { deployConfigFromText, loadDeployConfig, type DeployConfig } from './deploy-config';
 import { Monitoring } from './monitoring';

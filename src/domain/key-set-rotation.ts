@@ -1,7 +1,6 @@
 import type { JWK } from 'jose';
-import type { TollgateConfig } from '../config/config';
-import { parseSigningKeyDocument, type SigningKeyDocument } from '../adapters/jwk-set';
-import { JWKS_MAX_AGE_SECONDS } from '../handlers/metadata-handler';
+import { JWKS_MAX_AGE_SECONDS } from '../contract/well-known';
+import { parseSigningKeyDocument, type SigningKeyDocument } from './signing-key-document';
 import { RotationError } from './rotation-error';
 
 /**
@@ -49,7 +48,7 @@ export const ROTATION_MARGIN_SECONDS = 300;
  * `accessTokenTtlSeconds`, and verifiers may hold an old JWKS for another
  * cache period, plus the margin.
  */
-export function rotationPolicyFor(config: Pick<TollgateConfig, 'accessTokenTtlSeconds'>): RotationPolicy {
+export function rotationPolicyFor(config: { readonly accessTokenTtlSeconds: number }): RotationPolicy {
   return {
     promotionDelaySeconds: 2 * KEY_CACHE_SECONDS + ROTATION_MARGIN_SECONDS,
     retainSeconds: KEY_CACHE_SECONDS + config.accessTokenTtlSeconds + KEY_CACHE_SECONDS + ROTATION_MARGIN_SECONDS,

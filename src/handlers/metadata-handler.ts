@@ -4,13 +4,7 @@ import { httpHandler, type Observability } from '../http/middleware';
 import { json, publicJson } from '../http/responses';
 import { DPOP_ALGORITHMS } from '../domain/dpop-proof';
 
-/** How long clients and verifiers may cache the JWKS and metadata. Rotation keeps old keys far longer. */
-export const JWKS_MAX_AGE_SECONDS = 300;
-
-export const WellKnownPaths = {
-  metadata: '/.well-known/oauth-authorization-server',
-  jwks: '/.well-known/jwks.json',
-} as const;
+import { JWKS_MAX_AGE_SECONDS, WellKnownPaths } from '../contract/well-known';
 
 /** RFC 8414 authorization server metadata. */
 export function authorizationServerMetadata(services: MetadataServices): Record<string, unknown> {

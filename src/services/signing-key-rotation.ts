@@ -1,7 +1,7 @@
 import { SignJWT, importJWK, jwtVerify, type JWK } from 'jose';
 import type { Clock } from '../domain/clock';
 import { epochSeconds } from '../domain/clock';
-import { publicJwk } from '../adapters/jwk-set';
+import { publicJwk } from '../domain/signing-key-document';
 import { checkContinuity, parseRotatingKeyDocument, rotateKeySet, type RotatingKeyDocument, type RotationPolicy } from '../domain/key-set-rotation';
 import { RotationError } from '../domain/rotation-error';
 import type { RotationSecretStore } from '../ports/rotation-secret-store';
