@@ -1,4 +1,5 @@
-import { EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWK } from 'jose';
+import { EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import { classifyJoseError } from './jose-failure';
 import type { Clock } from './clock';
 
 /*
@@ -132,7 +133,7 @@ export class DpopProofVerifier {
         clockTolerance: DPOP_IAT_WINDOW_SECONDS,
       }));
     } catch (error) {
-      throw invalid(error instanceof joseErrors.JOSEError ? error.code : 'verification failed');
+      throw invalid(classifyJoseError(error).code ?? 'verification failed');
     }
 
     const iat = payload.iat;

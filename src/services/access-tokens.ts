@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
+import { classifyJoseError } from '../domain/jose-failure';
 import type { SessionKind } from '../config/config';
 import { ACCESS_TOKEN_TYP, type TollgateClaims } from '../domain/access-token-claims';
 import { AccessTokenError } from '../domain/errors';
@@ -100,13 +101,13 @@ export class AccessTokens {
       ));
     } catch (error) {
       if (error instanceof AccessTokenError) throw error;
-      if (error instanceof joseErrors.JWTExpired) {
-        if (options.allowExpired && error.payload.iss === this.issuer && error.payload.aud === this.audience) {
-          return checkShape(error.payload);
-        }
+      const failure = classifyJoseError(error);
+      if (failure.reason === 'expired') {
+        const expired = failure.expiredPayload!;
+        if (options.allowExpired && expired.iss === this.issuer && expired.aud === this.audience) return checkShape(expired);
         throw new AccessTokenError('TOKEN_EXPIRED', 'exp passed');
       }
-      throw new AccessTokenError('TOKEN_INVALID', describeJoseError(error));
+      throw new AccessTokenError('TOKEN_INVALID', failure.detail);
     }
     if (typeof payload.iat === 'number' && payload.iat > this.clock.now() / 1000 + VERIFY_CLOCK_TOLERANCE_SECONDS) {
       throw new AccessTokenError('TOKEN_INVALID', 'iat in the future');
@@ -126,11 +127,4 @@ function checkShape(payload: JWTPayload): AccessTokenClaims {
     throw new AccessTokenError('TOKEN_INVALID', 'missing Tollgate claims');
   }
   return claims as AccessTokenClaims;
-}
-
-/** A loggable reason for a jose failure (its code and claim, never the token). */
-export function describeJoseError(error: unknown): string {
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return `${error.code}: ${error.claim} ${error.reason}`;
-  if (error instanceof joseErrors.JOSEError) return error.code;
-  return 'unexpected verification failure';
 }

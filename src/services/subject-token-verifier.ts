@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import type { TollgateConfig, TrustConfig } from '../config/config';
 import { OAuthError, UnavailableError, type RejectionReason } from '../domain/errors';
 import type { Clock } from '../domain/clock';
 import { IssuerKeysUnavailableError, type IssuerKeys } from '../ports/issuer-keys';
-import { ACCESS_TOKEN_TYP, describeJoseError } from './access-tokens';
+import { classifyJoseError } from '../domain/jose-failure';
+import { ACCESS_TOKEN_TYP } from './access-tokens';
 
 /** Longest subject token accepted; real GitHub and Clerk tokens are under 2 KB. */
 export const MAX_TOKEN_LENGTH = 16_384;
@@ -207,19 +208,25 @@ const ISSUER_RETRY_AFTER_SECONDS = 5;
  */
 function mapVerificationError(error: unknown): OAuthError | UnavailableError {
   if (error instanceof IssuerKeysUnavailableError) return new UnavailableError('issuer', error, ISSUER_RETRY_AFTER_SECONDS);
-  const detail = describeJoseError(error);
-  if (error instanceof joseErrors.JWTExpired) return reject('expired', 'subject token is expired', detail);
-  if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf' || error.claim === 'iat') return reject('not_yet_valid', 'subject token is not valid yet', detail);
-    if (error.claim === 'aud') return reject('audience', 'subject token audience is not accepted', detail);
-    if (error.claim === 'iss') return reject('untrusted_issuer', 'subject token issuer is not trusted', detail);
-    return reject('claims', 'subject token is not valid', detail);
+  const { reason, detail } = classifyJoseError(error);
+  switch (reason) {
+    case 'expired':
+      return reject('expired', 'subject token is expired', detail);
+    case 'not_yet_valid':
+      return reject('not_yet_valid', 'subject token is not valid yet', detail);
+    case 'audience':
+      return reject('audience', 'subject token audience is not accepted', detail);
+    case 'issuer':
+      return reject('untrusted_issuer', 'subject token issuer is not trusted', detail);
+    case 'claims':
+    case 'algorithm':
+    case 'signature':
+      return reject(reason, 'subject token is not valid', detail);
+    case 'keys_unavailable':
+    case 'malformed':
+      // The issuer's keys come from IssuerKeys (its failures are caught above): a jose key-source error here is the token's.
+      return reject('malformed', 'subject token is not valid', detail);
+    case 'other':
+      return reject('signature', 'subject token could not be verified', detail);
   }
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return reject('algorithm', 'subject token is not valid', detail);
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed || error instanceof joseErrors.JWKSNoMatchingKey) {
-    return reject('signature', 'subject token is not valid', detail);
-  }
-  if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return reject('signature', 'subject token is not valid', detail);
-  if (error instanceof joseErrors.JOSEError) return reject('malformed', 'subject token is not valid', detail);
-  return reject('signature', 'subject token could not be verified', detail);
 }

@@ -1,4 +1,5 @@
-import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { classifyJoseError } from '../domain/jose-failure';
 import { DPOP_ALGORITHMS, DpopError, DpopProofVerifier } from '../domain/dpop-proof';
 import { ACCESS_TOKEN_TYP, type TollgateClaims } from '../domain/access-token-claims';
 
@@ -247,13 +248,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
         currentDate: new Date(now()),
       }));
     } catch (error) {
-      if (error instanceof joseErrors.JWTExpired) throw new TollgateVerifyError('TOKEN_EXPIRED', 'the access token has expired');
-      // jose reports a JWKS endpoint answering other than 200 as a generic error: the key source is down, not the token bad.
-      if (error instanceof joseErrors.JWKSTimeout || (error instanceof joseErrors.JOSEError && error.code === 'ERR_JOSE_GENERIC')) {
+      const failure = classifyJoseError(error);
+      if (failure.reason === 'expired') throw new TollgateVerifyError('TOKEN_EXPIRED', 'the access token has expired');
+      if (failure.reason === 'keys_unavailable' || failure.reason === 'other') {
         throw new TollgateUnavailableError('Tollgate JWKS could not be fetched', { cause: error });
       }
-      if (error instanceof joseErrors.JOSEError) throw new TollgateVerifyError('TOKEN_INVALID', `the access token is not valid (${error.code})`);
-      throw new TollgateUnavailableError('Tollgate JWKS could not be fetched', { cause: error });
+      throw new TollgateVerifyError('TOKEN_INVALID', `the access token is not valid (${failure.code})`);
     }
     const claims = payload as TollgateClaims;
     if (typeof claims.scope !== 'string' || (claims.kind !== 'user' && claims.kind !== 'ci')) {
