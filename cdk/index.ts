@@ -1,3 +1,11 @@
-/** The CDK constructs Tollgate exports for other stacks (`tollgate/cdk`). */
+/**
+ * The CDK constructs Tollgate exports (`tollgate/cdk`), for CommonJS and ESM
+ * apps alike. The functions they deploy are prebuilt bundles inside the
+ * package: a synth needs no esbuild, no Docker and no Tollgate sources.
+ */
+export { TollgateService, type TollgateServiceProps } from './tollgate-service';
+export { TollgateStack, type TollgateStackProps } from './tollgate-stack';
 export { TollgateAuthorizer, type TollgateAuthorizerProps } from './tollgate-authorizer';
-export { TollgateStack } from './tollgate-stack';
+export { deployConfigFromText, loadDeployConfig, type DeployConfig } from './deploy-config';
+export { ConfigError, type TollgateConfigInput } from '../src/config/config';
+export type { TokenSource } from '../src/authorizer/authorizer';

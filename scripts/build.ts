@@ -137,7 +137,13 @@ async function buildTypes(): Promise<void> {
   rmSync(outDir, { recursive: true, force: true });
   // TypeScript 7 (native) emits declarations for the entry points tsconfig.types.json lists; esbuild has no type information.
   execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.types.json')], { cwd: ROOT, stdio: 'inherit' });
-  for (const file of walk(outDir)) if (file.endsWith('.d.ts')) writeFileSync(file, withExtensions(file, readFileSync(file, 'utf8')));
+  for (const file of [...walk(outDir)].filter((name) => name.endsWith('.d.ts'))) {
+    const text = withExtensions(file, readFileSync(file, 'utf8'));
+    writeFileSync(file, text);
+    // The same declarations as CommonJS (`.d.cts` naming `.cjs`), for `require('tollgate/cdk')` under node16/nodenext:
+    // this package is "type": "module", so a `.d.ts` here describes an ES module, which a CommonJS file cannot require.
+    writeFileSync(file.replace(/\.d\.ts$/, '.d.cts'), text.replace(/((?:from|import)\s*\(?\s*)(['"])(\.{1,2}\/[^'"]*)\.js\2/g, '$1$2$3.cjs$2'));
+  }
 }
 
 /**
