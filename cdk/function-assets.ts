@@ -26,7 +26,7 @@ export function defaultAssetsDirectory(): string {
   if (fromEnvironment) return fromEnvironment;
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [join(here, '..', 'assets'), join(here, '..', 'dist', 'assets')];
-  return candidates.find((candidate) => existsSync(join(candidate, 'manifest.json'))) ?? candidates[candidates.length - 1]!;
+  return candidates.find((candidate) => FUNCTION_ASSETS.some((name) => existsSync(join(candidate, name, 'index.mjs')))) ?? candidates[candidates.length - 1]!;
 }
 
 /** The folder of one function's asset; throws with what to run when it was never built. */
