@@ -1,4 +1,5 @@
-import { BatchGetCommand, DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { newWriteId } from '../domain/refresh-token';
 import type { ReplayGuard } from '../ports/replay-guard';
 import { isConditionFailure, toStoreError } from './dynamo-errors';
 
@@ -6,6 +7,11 @@ import { isConditionFailure, toStoreError } from './dynamo-errors';
  * Single-use markers in the guards table (key `pk`, TTL attribute `ttl`).
  * A marker whose `ttl` has passed counts as absent, so the condition allows
  * overwriting it whatever DynamoDB's TTL deletion lag.
+ *
+ * Each claim stores a write id of its own: a claim whose answer was lost
+ * (the SDK's retry then fails the condition the first attempt made true, or
+ * every attempt times out) is recognised as this claim by that id, so a
+ * genuine first use is never called a replay of itself.
  */
 export class DynamoReplayGuard implements ReplayGuard {
   constructor(
@@ -15,19 +21,42 @@ export class DynamoReplayGuard implements ReplayGuard {
   ) {}
 
   async claim(key: string, expiresAt: number): Promise<boolean> {
+    const writeId = newWriteId();
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: key, ttl: expiresAt },
+          Item: { pk: key, ttl: expiresAt, writeId },
           ConditionExpression: 'attribute_not_exists(pk) OR #ttl <= :now',
           ExpressionAttributeNames: { '#ttl': 'ttl' },
           ExpressionAttributeValues: { ':now': this.nowSeconds() },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (isConditionFailure(error)) {
+        const returned = (error as { Item?: { writeId?: { S?: string } } }).Item;
+        const holder = returned ? returned.writeId?.S : await this.writeIdOf(key);
+        return holder === writeId;
+      }
+      const storeError = toStoreError(error);
+      if (storeError === error) throw error;
+      // Every attempt lost its answer: look once. Ours if the marker carries our id; otherwise unknown (503).
+      const holder = await this.writeIdOf(key).catch(() => {
+        throw storeError;
+      });
+      if (holder === writeId) return true;
+      throw storeError;
+    }
+  }
+
+  /** The write id of the marker under `key` (strongly consistent), if any. */
+  private async writeIdOf(key: string): Promise<string | undefined> {
+    try {
+      const item = (await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true }))).Item;
+      return typeof item?.writeId === 'string' ? item.writeId : undefined;
+    } catch (error) {
       throw toStoreError(error);
     }
   }

@@ -34,14 +34,26 @@ export interface Session {
   sidCreatedAt: number;
   /** Absolute end; refresh never extends it. */
   sidExpiry: number;
-  /** End of the idle window; each refresh moves it to `now + idleTimeoutSeconds` (capped by `sidExpiry`). */
+  /** End of the idle window; each refresh moves it to `now + idleTimeoutSeconds` (the absolute end `sidExpiry` still comes first). */
   idleExpiry: number;
+  /**
+   * The idle timeout this session got at exchange (its kind's `idleTimeoutSeconds`), so a
+   * refresh moves `idleExpiry` in its one conditional write without reading the session first.
+   * Absent on sessions created before it was recorded (their first refresh records it).
+   */
+  idleTimeoutSeconds?: number;
   refreshCount: number;
   /** Hash of the current refresh token's secret. */
   refreshHash: string;
   /** Hash of the refresh token the current one replaced, and when, for the client-retry grace window. */
   prevRefreshHash?: string;
   rotatedAt?: number;
+  /**
+   * The current refresh token, sealed under a key only the previous token yields
+   * (`sealSuccessor`): a retry with the previous token within the grace window gets the
+   * same successor back. Never a usable token by itself.
+   */
+  successorBox?: string;
   /** Hashes of older rotated refresh tokens (bounded), so their reuse is detected too. */
   usedHashes: string[];
   status: SessionStatus;
@@ -53,8 +65,10 @@ export interface Session {
   upstreamSid?: string;
   /** RFC 9449 key thumbprint the session's tokens are bound to. */
   jkt?: string;
-  /** DynamoDB TTL attribute: when the item may be deleted (after `sidExpiry`). */
+  /** DynamoDB TTL attribute: when the item may be deleted (after `sidExpiry`, and never before a single-use subject token it records expires). */
   ttl: number;
+  /** The id of the request whose conditional write last changed the item: a write whose answer was lost is recognised by it. */
+  writeId?: string;
 }
 
 /** How many older refresh-token hashes a session remembers for reuse detection. */

@@ -44,6 +44,14 @@ export class AccessTokens {
     private readonly ttlSeconds: number,
   ) {}
 
+  /**
+   * Loads the signing keys (a no-op while they are cached), so a caller can make
+   * sure it will be able to sign BEFORE a write that commits (a refresh's rotation).
+   */
+  async ready(): Promise<void> {
+    await this.keys.load();
+  }
+
   async issue(input: AccessTokenInput): Promise<{ token: string; claims: AccessTokenClaims; expiresIn: number }> {
     const { current } = await this.keys.load();
     const iat = Math.floor(this.clock.now() / 1000);

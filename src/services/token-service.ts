@@ -1,4 +1,4 @@
-import type { TollgateConfig, TrustConfig } from '../config/config';
+import type { SessionKind, TollgateConfig, TrustConfig } from '../config/config';
 import { epochSeconds, type Clock } from '../domain/clock';
 import { OAuthError } from '../domain/errors';
 import { formatScope, missingScopes } from '../domain/scope';
@@ -6,15 +6,23 @@ import {
   nextIdleExpiry,
   sessionState,
   SESSION_RETENTION_SECONDS,
-  USED_HASHES_KEPT,
   type Session,
 } from '../domain/session';
-import { newRefreshToken, newSessionId, parseRefreshToken, sameHash } from '../domain/refresh-token';
+import {
+  newRefreshToken,
+  newSessionId,
+  newWriteId,
+  openSuccessor,
+  parseRefreshToken,
+  sameHash,
+  sealSuccessor,
+  singleUseSessionId,
+} from '../domain/refresh-token';
 import { grantedScopes } from '../domain/trust';
 import { deletedSubjectKey, endedUpstreamSessionKey } from '../domain/upstream-markers';
 import { clerkWebhookTrustNames } from '../domain/webhook-trusts';
 import type { ReplayGuard } from '../ports/replay-guard';
-import type { SessionStore } from '../ports/session-store';
+import type { KindPolicy, RefreshAttempt, SessionStore } from '../ports/session-store';
 import type { Telemetry } from '../ports/telemetry';
 import { DpopError, type DpopProofVerifier } from '../domain/dpop-proof';
 import type { DpopNonces } from './dpop-nonces';
@@ -88,9 +96,20 @@ export interface TokenServiceDeps {
 export class TokenService {
   /** Trust entries an identity provider's webhook governs: their exchanges and refreshes check its markers. */
   private readonly webhookTrusts: ReadonlySet<string>;
+  /** Per kind, what the refresh's conditional write checks against the live config. */
+  private readonly policies: Record<SessionKind, KindPolicy>;
 
   constructor(private readonly deps: TokenServiceDeps) {
     this.webhookTrusts = new Set(clerkWebhookTrustNames(deps.config));
+    const policy = (kind: SessionKind): KindPolicy => {
+      const entries = deps.config.trust.filter((entry) => entry.kind === kind);
+      return {
+        trusts: entries.map((entry) => entry.name),
+        dpopRequired: entries.filter((entry) => entry.dpop?.required).map((entry) => entry.name),
+        maxRefreshes: deps.config.sessions[kind].maxRefreshes,
+      };
+    };
+    this.policies = { user: policy('user'), ci: policy('ci') };
   }
 
   async exchange(request: ExchangeRequest): Promise<TokenResponse> {
@@ -126,18 +145,14 @@ export class TokenService {
     const jkt = request.dpop ? await this.proofKey(request.dpop) : undefined;
 
     const now = epochSeconds(this.deps.clock);
-    let replayKey: string | undefined;
-    if (trust.singleUse) {
-      // Keyed on what was signed, never on the token's bytes (SubjectTokenVerifier: `singleUseId`).
-      replayKey = `subject#${trust.name}#${singleUseId}`;
-      const expiresAt = (claims.exp ?? now) + trust.clockToleranceSeconds;
-      if (!(await this.deps.replay.claim(replayKey, expiresAt))) {
-        throw new OAuthError('invalid_grant', 'subject token was already used', { reason: 'replayed', detail: `trust ${trust.name}` });
-      }
-    }
-
     const policy = config.sessions[trust.kind];
-    const sid = newSessionId();
+    // Single use (RFC 8693 leaves it to us; GitHub's OIDC tokens are bearer tokens): keyed on what was
+    // signed, never on the token's bytes (SubjectTokenVerifier: `singleUseId`). The session's sid is
+    // derived from that key, so the session item IS the single-use marker: one conditional put records
+    // both, and a lost answer to it is recognised by its write id like any other write of ours.
+    const singleUseKey = trust.singleUse ? `subject#${trust.name}#${singleUseId}` : undefined;
+    const singleUseUntil = singleUseKey ? (claims.exp ?? now) + trust.clockToleranceSeconds : 0;
+    const sid = singleUseKey ? singleUseSessionId(singleUseKey) : newSessionId();
     const refresh = newRefreshToken(sid);
     const sidExpiry = now + policy.maxLifetimeSeconds;
     const session: Session = {
@@ -151,6 +166,7 @@ export class TokenService {
       sidCreatedAt: now,
       sidExpiry,
       idleExpiry: nextIdleExpiry(now, sidExpiry, policy),
+      idleTimeoutSeconds: policy.idleTimeoutSeconds,
       refreshCount: 0,
       refreshHash: refresh.secretHash,
       usedHashes: [],
@@ -159,26 +175,32 @@ export class TokenService {
       // An index key may not be an empty string in DynamoDB: an empty `sid` is no upstream session.
       upstreamSid,
       jkt,
-      ttl: sidExpiry + SESSION_RETENTION_SECONDS,
+      // The item outlives the subject token it records, so single use holds until the token expires.
+      ttl: Math.max(sidExpiry + SESSION_RETENTION_SECONDS, singleUseUntil),
+      writeId: newWriteId(),
     };
-    let access: Awaited<ReturnType<AccessTokens['issue']>>;
+    // Sign before writing: a signing-key outage must leave no session behind and spend no single-use token.
+    const access = await this.deps.accessTokens.issue({
+      sub: session.sub,
+      sid,
+      scope: formatScope(scopes),
+      kind: trust.kind,
+      clientId: clientIdFor(session, trust),
+      context: session.context,
+      notAfter: sidExpiry,
+      jkt,
+    });
+    let created: boolean;
     try {
-      // Sign before writing: a signing-key outage must not leave a session (and a spent single-use token) behind.
-      access = await this.deps.accessTokens.issue({
-        sub: session.sub,
-        sid,
-        scope: formatScope(scopes),
-        kind: trust.kind,
-        clientId: clientIdFor(session, trust),
-        context: session.context,
-        notAfter: sidExpiry,
-        jkt,
-      });
-      await this.deps.sessions.create(session);
+      created = await this.deps.sessions.create(session);
     } catch (error) {
-      // No half-done exchange: give the single-use token back so the client can retry.
-      if (replayKey) await this.deps.replay.release(replayKey).catch(() => undefined);
+      // The answer to the client will be a 503: undo a write that may have landed unseen, so no orphan
+      // session stays behind and the single-use token stays unspent (best effort: the store is failing).
+      await this.deps.sessions.discard(session).catch(() => undefined);
       throw error;
+    }
+    if (!created) {
+      throw new OAuthError('invalid_grant', 'subject token was already used', { reason: 'replayed', detail: `trust ${trust.name}` });
     }
     telemetry.emit({ type: 'TokenIssued', kind: trust.kind, trust: trust.name, sid, sub: session.sub });
     return {
@@ -191,14 +213,123 @@ export class TokenService {
     };
   }
 
+  /**
+   * Refresh (RFC 6749 §6) with rotation (RFC 9700 §4.14.2) in ONE conditional
+   * write: the store checks the presented token, the session's state and
+   * limits, the client and the DPoP key, and rotates, all at once
+   * (`SessionStore.rotate`). Only a refusal looks at the session it found, to
+   * say why (and to end the session where the reason calls for it).
+   *
+   * Safe to repeat: the previous refresh token presented again within the
+   * grace window gets THE SAME successor (opened from the sealed copy on the
+   * session) and a fresh access token, so a lost answer, a retry or a second
+   * tab never ends or forks the session. Later, reuse revokes the session.
+   */
   async refresh(request: RefreshRequest): Promise<TokenResponse> {
-    const { config, sessions, telemetry } = this.deps;
+    const { sessions, telemetry } = this.deps;
     checkClientId(request.clientId);
     const parsed = parseRefreshToken(request.refreshToken);
     if (!parsed) throw invalidRefresh('refresh_invalid', 'not a Tollgate refresh token');
-    const session = await sessions.get(parsed.sid, { consistent: true });
-    if (!session) throw invalidRefresh('refresh_invalid', 'no such session');
+    const jkt = await this.refreshProofKey(request, parsed.sid);
+    // Nothing that can fail may come after the write that commits: the signing keys are loaded first
+    // (a cold instance that cannot read them answers 503 before it rotates anything).
+    await this.deps.accessTokens.ready();
+
     const now = epochSeconds(this.deps.clock);
+    const next = newRefreshToken(parsed.sid);
+    const attempt: RefreshAttempt = {
+      sid: parsed.sid,
+      presentedHash: parsed.secretHash,
+      nextHash: next.secretHash,
+      successorBox: sealSuccessor(request.refreshToken, next.token),
+      now,
+      clientId: request.clientId,
+      jkt,
+      scopes: request.scope,
+      policies: this.policies,
+    };
+    let outcome = await sessions.rotate(attempt);
+    // A session created before `idleTimeoutSeconds` was recorded on it: one more write, which records it.
+    if (!outcome.rotated && outcome.session) {
+      const verdict = await this.refusal(outcome.session, parsed.secretHash, request, jkt, now);
+      if (verdict.retry) return this.answer(outcome.session, verdict.retry, request.scope);
+      outcome = await sessions.rotate({
+        ...attempt,
+        legacy: { kind: outcome.session.kind, idleTimeoutSeconds: this.deps.config.sessions[outcome.session.kind].idleTimeoutSeconds, refreshCount: outcome.session.refreshCount },
+      });
+    }
+    if (!outcome.rotated) {
+      if (!outcome.session) throw invalidRefresh('refresh_invalid', 'no such session');
+      const verdict = await this.refusal(outcome.session, parsed.secretHash, request, jkt, now);
+      if (verdict.retry) return this.answer(outcome.session, verdict.retry, request.scope);
+      // Every check passes on what the write found, yet its condition failed: a concurrent refresh won in between.
+      throw invalidRefresh('refresh_invalid', 'lost a concurrent refresh', 'refresh token was already used');
+    }
+
+    const session = outcome.session;
+    // Webhook markers name the session's subject, known only now: one read, for webhook-governed trusts only.
+    if (await this.endedUpstream(session.trust, session.sub, session.upstreamSid)) {
+      if (await sessions.end(session.sid, 'upstream_session_ended', now)) {
+        telemetry.emit({ type: 'SessionRevoked', source: 'webhook', sid: session.sid });
+      }
+      throw invalidRefresh('session_ended', 'upstream session ended or user deleted', 'the session has ended');
+    }
+    telemetry.emit({ type: 'TokenRefreshed', kind: session.kind, sid: session.sid, refreshCount: session.refreshCount });
+    return this.answer(session, next.token, request.scope);
+  }
+
+  /** The refresh answer: a fresh access token for `session` and `refreshToken` (its current one). */
+  private async answer(session: Session, refreshToken: string, requested: string[] | undefined): Promise<TokenResponse> {
+    const trust = this.deps.config.trust.find((entry) => entry.name === session.trust && entry.kind === session.kind);
+    const access = await this.deps.accessTokens.issue({
+      sub: session.sub,
+      sid: session.sid,
+      scope: formatScope(this.narrow(requested, session.scopes)),
+      kind: session.kind,
+      clientId: clientIdFor(session, trust),
+      context: session.context,
+      notAfter: session.sidExpiry,
+      jkt: session.jkt,
+    });
+    return {
+      access_token: access.token,
+      token_type: session.jkt ? 'DPoP' : 'Bearer',
+      expires_in: access.expiresIn,
+      refresh_token: refreshToken,
+      scope: access.claims.scope,
+    };
+  }
+
+  /**
+   * The request's DPoP key for a refresh (RFC 9449 §5). The write compares it
+   * with the session's; here only the proof itself is checked. A proof that
+   * fails is reported as the session decides: no such session, another
+   * client, or an unbound session (which takes no proof at all) come first.
+   */
+  private async refreshProofKey(request: RefreshRequest, sid: string): Promise<string | undefined> {
+    if (!request.dpop) return undefined;
+    try {
+      return await this.proofKey(request.dpop);
+    } catch (error) {
+      const session = await this.deps.sessions.get(sid, { consistent: true });
+      if (!session) throw invalidRefresh('refresh_invalid', 'no such session');
+      if (request.clientId && session.clientId && request.clientId !== session.clientId) {
+        throw invalidRefresh('refresh_invalid', 'client_id differs from the session');
+      }
+      if (!session.jkt) throw notBound();
+      throw error;
+    }
+  }
+
+  /**
+   * Why a refresh's write refused `session` (as the write found it), in the
+   * order the checks have always run; ends the session where the reason calls
+   * for it. Returns `retry` with the same successor when the presented token
+   * is the one just rotated out, within the grace window; returns nothing when
+   * no check fails (a session without `idleTimeoutSeconds`, or a race).
+   */
+  private async refusal(session: Session, presentedHash: string, request: RefreshRequest, jkt: string | undefined, now: number): Promise<{ retry?: string }> {
+    const { config, sessions, telemetry } = this.deps;
     const policy = config.sessions[session.kind];
     // RFC 6749 §6: a refresh token is bound to the client it was issued to.
     if (request.clientId && session.clientId && request.clientId !== session.clientId) {
@@ -207,16 +338,19 @@ export class TokenService {
     // RFC 9449 §5: a bound session is refreshed only with a proof by its key. Checked before the
     // token itself, so a stolen (even already rotated) refresh token without the key changes nothing.
     if (session.jkt) {
-      if (!request.dpop) throw dpopRequired('bound session refreshed without a proof');
-      await this.proofKey(request.dpop, session.jkt);
-    } else if (request.dpop) {
+      if (!jkt) throw dpopRequired('bound session refreshed without a proof');
+      if (jkt !== session.jkt) {
+        throw new OAuthError('invalid_dpop_proof', 'the DPoP proof is not signed by the key the session is bound to', { reason: 'dpop', detail: 'proof key differs from the session' });
+      }
+    } else if (jkt) {
       // A session is bound at exchange or never: a key that appears later proves nothing about who holds the refresh token.
-      throw new OAuthError('invalid_grant', 'the session is not bound to a DPoP key', { reason: 'dpop', detail: 'proof on an unbound session' });
+      throw notBound();
     }
 
-    if (!sameHash(session.refreshHash, parsed.secretHash)) {
-      await this.handleStaleToken(session, parsed.secretHash, now, policy.refreshReuseGraceSeconds);
-      throw invalidRefresh('refresh_invalid', 'unknown refresh token');
+    let retry: string | undefined;
+    if (!sameHash(session.refreshHash, presentedHash)) {
+      retry = await this.staleToken(session, presentedHash, request.refreshToken, now, policy.refreshReuseGraceSeconds);
+      if (!retry) throw invalidRefresh('refresh_invalid', 'unknown refresh token');
     }
 
     const state = sessionState(session, now);
@@ -226,7 +360,8 @@ export class TokenService {
       }
       throw invalidRefresh('session_ended', `session ${state.reason}`, 'the session has ended');
     }
-    if (session.refreshCount >= policy.maxRefreshes) {
+    // The grace retry hands out the successor the count already includes.
+    if (!retry && session.refreshCount >= policy.maxRefreshes) {
       if (await sessions.end(session.sid, 'max_refreshes', now)) {
         telemetry.emit({ type: 'SessionTimedOut', reason: 'max_refreshes', sid: session.sid });
       }
@@ -244,62 +379,31 @@ export class TokenService {
     if (trust.dpop?.required && !session.jkt) {
       throw invalidRefresh('session_ended', `trust ${trust.name} requires DPoP; session unbound`, 'the session has ended');
     }
-    if (await this.endedUpstream(session.trust, session.sub, session.upstreamSid)) {
-      if (await sessions.end(session.sid, 'upstream_session_ended', now)) {
-        telemetry.emit({ type: 'SessionRevoked', source: 'webhook', sid: session.sid });
-      }
+    this.narrow(request.scope, session.scopes);
+    if (retry && (await this.endedUpstream(session.trust, session.sub, session.upstreamSid))) {
       throw invalidRefresh('session_ended', 'upstream session ended or user deleted', 'the session has ended');
     }
-    const scopes = this.narrow(request.scope, session.scopes);
-
-    const next = newRefreshToken(session.sid);
-    const usedHashes = [...(session.prevRefreshHash ? [session.prevRefreshHash] : []), ...session.usedHashes].slice(
-      0,
-      USED_HASHES_KEPT,
-    );
-    const rotated = await sessions.rotate({
-      sid: session.sid,
-      expectedRefreshHash: session.refreshHash,
-      expectedRefreshCount: session.refreshCount,
-      refreshHash: next.secretHash,
-      prevRefreshHash: session.refreshHash,
-      usedHashes,
-      rotatedAt: now,
-      idleExpiry: nextIdleExpiry(now, session.sidExpiry, policy),
-    });
-    // A concurrent refresh with the same token won: this is a retry, not theft.
-    if (!rotated) throw invalidRefresh('refresh_invalid', 'lost a concurrent refresh', 'refresh token was already used');
-
-    const access = await this.deps.accessTokens.issue({
-      sub: session.sub,
-      sid: session.sid,
-      scope: formatScope(scopes),
-      kind: session.kind,
-      clientId: clientIdFor(session, trust),
-      context: session.context,
-      notAfter: session.sidExpiry,
-      jkt: session.jkt,
-    });
-    telemetry.emit({ type: 'TokenRefreshed', kind: session.kind, sid: session.sid, refreshCount: session.refreshCount + 1 });
-    return {
-      access_token: access.token,
-      token_type: session.jkt ? 'DPoP' : 'Bearer',
-      expires_in: access.expiresIn,
-      refresh_token: next.token,
-      scope: access.claims.scope,
-    };
+    if (retry) telemetry.emit({ type: 'TokenRefreshed', kind: session.kind, sid: session.sid, refreshCount: session.refreshCount });
+    return { retry };
   }
 
   /**
-   * RFC 9700 §4.14.2: a rotated refresh token presented again means it leaked
-   * (or the client lost a response). Within the grace window after its
-   * rotation it only fails; later it revokes the whole session.
+   * RFC 9700 §4.14.2: a rotated refresh token presented again means it leaked,
+   * or the client lost an answer. The one just rotated out, within the grace
+   * window after its rotation, gets the same successor back (returned here,
+   * opened from the session's sealed copy), unless that successor has been
+   * rotated in turn. Anything else rotated out revokes the whole session.
+   * Returns undefined for a token this session never had.
    */
-  private async handleStaleToken(session: Session, hash: string, now: number, graceSeconds: number): Promise<void> {
+  private async staleToken(session: Session, hash: string, presented: string, now: number, graceSeconds: number): Promise<string | undefined> {
     const isPrevious = sameHash(session.prevRefreshHash, hash);
     const isOlder = !isPrevious && session.usedHashes.some((used) => sameHash(used, hash));
-    if (!isPrevious && !isOlder) return;
+    if (!isPrevious && !isOlder) return undefined;
     if (isPrevious && session.rotatedAt !== undefined && now - session.rotatedAt <= graceSeconds) {
+      const successor = openSuccessor(presented, session.successorBox);
+      const successorHash = successor ? parseRefreshToken(successor)?.secretHash : undefined;
+      if (successor && successorHash && sameHash(session.refreshHash, successorHash)) return successor;
+      // A session rotated before successors were sealed: the retry only fails, as it always did.
       throw invalidRefresh('refresh_invalid', 'rotated token reused within the grace window', 'refresh token was already used');
     }
     this.deps.telemetry.emit({ type: 'RefreshReuseDetected', sid: session.sid });
@@ -362,6 +466,11 @@ function checkClientId(clientId: string | undefined): void {
   if (clientId !== undefined && !CLIENT_ID.test(clientId)) {
     throw new OAuthError('invalid_request', 'client_id is malformed', { reason: 'malformed', detail: `client_id of ${clientId.length} characters` });
   }
+}
+
+/** A session is bound at exchange or never: a proof on the refresh of an unbound session proves nothing. */
+function notBound(): OAuthError {
+  return new OAuthError('invalid_grant', 'the session is not bound to a DPoP key', { reason: 'dpop', detail: 'proof on an unbound session' });
 }
 
 /** RFC 9449 §5: a proof was needed (a bound session, or a trust entry with `dpop.required`) and none came. */

@@ -9,9 +9,9 @@ const RACERS = 50;
 
 /**
  * Many refreshes of one session at the same instant, against the real store:
- * the conditional rotation lets exactly one win, the session stays
- * consistent (one successor, `refreshCount` right), and afterwards no refresh
- * token works that should not.
+ * the conditional rotation lets exactly one rotate, the others get that same
+ * successor (the grace window), the session stays consistent (one successor,
+ * `refreshCount` right), and afterwards no refresh token works that should not.
  */
 describe('concurrent refreshes of one session', () => {
   let suite: TokenSuite;
@@ -25,24 +25,21 @@ describe('concurrent refreshes of one session', () => {
     await suite?.close();
   });
 
-  it(`${RACERS} refreshes of the same refresh token: one successor, the others "already used", the session intact`, async () => {
+  it(`${RACERS} refreshes of the same refresh token: one rotation, the same successor for all (the grace window), the session intact`, async () => {
     const first = await suite.session('user');
     const sid = sidOf(first.access_token);
 
     const answers = await Promise.all(Array.from({ length: RACERS }, () => suite.tollgate.refresh(first.refresh_token)));
 
-    const winners = answers.filter((answer) => answer.status === 200);
-    expect(winners).toHaveLength(1);
-    for (const answer of answers.filter((candidate) => candidate.status !== 200)) {
-      expect(answer.status).toBe(400);
-      expect(answer.json).toEqual(ALREADY_USED);
-    }
+    expect(answers.map((answer) => answer.status)).toEqual(Array(RACERS).fill(200));
+    const successors = new Set(answers.map((answer) => answer.json.refresh_token as string));
+    expect(successors.size).toBe(1);
     expect(await suite.item(sid)).toMatchObject({ status: 'active', refreshCount: 1 });
-    const successor = winners[0]!.json;
+    const successor = answers[0]!.json;
     expect((await suite.tollgate.verify(first.refresh_token)).json).toEqual({ active: false });
     expect((await suite.tollgate.verify(successor.refresh_token)).json).toMatchObject({ active: true, sid });
-    expect((await suite.tollgate.verify(successor.access_token)).json).toMatchObject({ active: true, sid });
-    // The successor keeps working; the raced token stays refused.
+    for (const answer of answers) expect((await suite.tollgate.verify(answer.json.access_token)).json).toMatchObject({ active: true, sid });
+    // The successor keeps working; past the grace window the raced token is reuse.
     const next = await suite.tollgate.refresh(successor.refresh_token);
     expect(next.status).toBe(200);
     expect(await suite.item(sid)).toMatchObject({ status: 'active', refreshCount: 2 });

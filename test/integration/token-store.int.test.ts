@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { singleUseSessionId } from '../../src/domain/refresh-token';
 import { TestClock } from '../support/clock';
 import { sidOf, startTokenSuite, type TokenSuite } from './token-fixtures';
 
@@ -34,6 +34,7 @@ describe('the stored session item', () => {
       sidCreatedAt: now,
       sidExpiry: now + 86_400,
       idleExpiry: now + 7_200,
+      idleTimeoutSeconds: 7_200,
       refreshCount: 0,
       refreshHash: hashOf(refresh_token),
       usedHashes: [],
@@ -41,6 +42,7 @@ describe('the stored session item', () => {
       context: { user: { sid: expect.stringMatching(/^sess_/) } },
       upstreamSid: (item!.context as { user: { sid: string } }).user.sid,
       ttl: now + 86_400 + 86_400,
+      writeId: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/),
     });
     const stored = JSON.stringify(item);
     expect(stored).not.toContain(refresh_token);
@@ -61,7 +63,7 @@ describe('the stored session item', () => {
       refreshCount: 2,
       refreshHash: hashOf(third.refresh_token),
       prevRefreshHash: hashOf(second.refresh_token),
-      usedHashes: [hashOf(first.refresh_token)],
+      successorBox: expect.stringMatching(/^v1\./),
       rotatedAt: suite.now(),
       idleExpiry: suite.now() + 1_800,
       sidExpiry: suite.now() - 60 + 3_600,
@@ -69,21 +71,27 @@ describe('the stored session item', () => {
       kind: 'ci',
       context: { gh: expect.objectContaining({ repository: 'acme/app' }) },
     });
+    // The rotation is one write: the remembered hashes are a shift register, padded with the oldest one it knows.
+    expect(new Set(item!.usedHashes as string[])).toEqual(new Set([hashOf(first.refresh_token)]));
+    expect(item!.usedHashes).toHaveLength(16);
     expect(item).not.toHaveProperty('upstreamSid');
     expect(item).not.toHaveProperty('clientId');
     const stored = JSON.stringify(item);
     for (const token of [first, second, third]) expect(stored).not.toContain(token.refresh_token.split('.')[1]);
   });
 
-  it('writes a single-use marker for a ci subject token, keyed by its jti, until it expires (plus leeway)', async () => {
+  it('records single use on the session item itself: its sid derived from the jti, kept at least until the token expires (plus leeway)', async () => {
     const jti = `run-${suite.now()}-attempt-1`;
     const before = await suite.counts();
 
-    expect((await suite.tollgate.exchange(await suite.githubToken({ jti }))).status).toBe(200);
+    const answer = await suite.tollgate.exchange(await suite.githubToken({ jti }));
 
-    expect(await suite.counts()).toEqual({ sessions: before.sessions + 1, guards: before.guards + 1 });
-    const marker = await suite.db.send(new GetCommand({ TableName: suite.tollgate.tables.guards, Key: { pk: `subject#github#${jti}` }, ConsistentRead: true }));
-    expect(marker.Item).toEqual({ pk: `subject#github#${jti}`, ttl: suite.now() + 300 + 30 });
+    expect(answer.status).toBe(200);
+    const sid = sidOf(answer.json.access_token);
+    expect(sid).toBe(singleUseSessionId(`subject#github#${jti}`));
+    expect(await suite.counts()).toEqual({ sessions: before.sessions + 1, guards: before.guards });
+    expect((await suite.item(sid))!.ttl).toBeGreaterThanOrEqual(suite.now() + 300 + 30);
+    expect((await suite.tollgate.exchange(await suite.githubToken({ jti }))).json).toEqual({ error: 'invalid_grant', error_description: 'subject token was already used' });
   });
 
   it('writes no marker for a user subject token', async () => {
