@@ -7,32 +7,14 @@
  *   `code` when they send one (`RATE_LIMITED`);
  * - the client itself (`SUBJECT_TOKEN_UNAVAILABLE`, `NETWORK_ERROR`, …).
  */
+import { PROXY_ERROR_CODES, type ProxyErrorCode } from '../contract/error-codes';
 
-/** What the Tollgate proxy says when it refuses or cannot complete a call (its JSON `code`). */
-export const PROXY_ERROR_CODES = [
-  'INVALID_PATH',
-  'REQUEST_TOO_LARGE',
-  'AUTH_REQUIRED',
-  'TOKEN_INVALID',
-  'TOKEN_EXPIRED',
-  'SESSION_ENDED',
-  'DPOP_PROOF_INVALID',
-  'DPOP_NONCE_REQUIRED',
-  'INSUFFICIENT_SCOPE',
-  'ROUTE_NOT_ALLOWED',
-  'ORIGIN_NOT_ALLOWED',
-  'RATE_LIMITED',
-  'UPSTREAM_TIMEOUT',
-  'UPSTREAM_UNAVAILABLE',
-  'UPSTREAM_RESPONSE_TOO_LARGE',
-  'STORE_UNAVAILABLE',
-  'SIGNING_KEYS_UNAVAILABLE',
-  'SECRETS_UNAVAILABLE',
-  'ISSUER_UNAVAILABLE',
-  'PROXY_NOT_CONFIGURED',
-  'INTERNAL_ERROR',
-] as const;
-export type ProxyErrorCode = (typeof PROXY_ERROR_CODES)[number];
+/**
+ * What the Tollgate proxy says when it refuses or cannot complete a call (its
+ * JSON `code`): the server's own catalogue, imported from the contract so the
+ * two lists cannot drift.
+ */
+export { PROXY_ERROR_CODES, type ProxyErrorCode };
 
 /** RFC 6749 §5.2 / RFC 8693 §2.2.2 / RFC 9449 §5, §8 errors of the token endpoint, and the generic 503/500 ones. */
 export const TOKEN_ENDPOINT_ERROR_CODES = [
