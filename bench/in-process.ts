@@ -8,7 +8,7 @@ import { createDocumentClient } from '../src/adapters/dynamo-client';
 import { generateSigningKeyDocument } from '../src/adapters/jwk-set';
 import { servicesFromEnvironment } from '../src/app/environment';
 import type { Services } from '../src/app/services';
-import { EnvNames } from '../src/config/env-names';
+import { EnvNames } from '../src/contract/env-names';
 import type { HttpEvent, HttpResult } from '../src/http/api-event';
 import type { Observability } from '../src/http/middleware';
 import { createRevokeHandler } from '../src/handlers/revoke-handler';

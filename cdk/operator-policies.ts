@@ -3,7 +3,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { SESSION_INDEXES } from '../src/adapters/dynamo-session-store';
+import { SESSION_INDEXES } from '../src/contract/tables';
 import { METRICS_NAMESPACE } from './tollgate-function';
 
 export interface OperatorPoliciesProps {

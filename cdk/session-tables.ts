@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { SESSION_INDEXES } from '../src/adapters/dynamo-session-store';
+import { SESSION_INDEXES } from '../src/contract/tables';
 
 /** The TTL attribute of both tables (epoch seconds; the code treats expired items as absent whatever the deletion lag). */
 export const TTL_ATTRIBUTE = 'ttl';

@@ -2,7 +2,7 @@ import { Aws, Duration, SecretValue } from 'aws-cdk-lib';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnRotationSchedule, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { EnvNames } from '../src/config/env-names';
+import { EnvNames } from '../src/contract/env-names';
 import { TollgateFunction } from './tollgate-function';
 
 /**

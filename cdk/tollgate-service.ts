@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { SESSION_INDEXES } from '../src/adapters/dynamo-session-store';
+import { SESSION_INDEXES } from '../src/contract/tables';
 import type { TollgateConfigInput } from '../src/config/config';
 import { WellKnownPaths } from '../src/contract/well-known';
 import { ApiFunctions } from './api-functions';

@@ -6,7 +6,10 @@ import type { RefreshAttempt, RefreshOutcome, SessionStore } from '../ports/sess
 import { isConditionFailure, toStoreError } from './dynamo-errors';
 
 /** GSI names; the CDK table construct and the local tables create them with the same names. */
-export const SESSION_INDEXES = { bySubject: 'bySubject', byUpstreamSid: 'byUpstreamSid', byTrust: 'byTrust', byRepository: 'byRepository' } as const;
+import { SESSION_INDEXES } from '../contract/tables';
+
+// The index names are contract (src/contract/tables.ts); kept importable from here for the store's other modules.
+export { SESSION_INDEXES };
 
 /**
  * The attributes only an index keys on (the admin CLI's `byRepository`): a ci

@@ -1,12 +1,10 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { UnavailableError } from '../domain/errors';
-import type { HttpEvent, HttpResult } from '../http/api-event';
+// API Gateway's own event and result types: this adapter hands the event on as API Gateway sent it.
+import type { APIGatewayProxyEvent as HttpEvent, APIGatewayProxyResult as HttpResult } from 'aws-lambda';
 
-/** The refresh function's timeout (the CDK stack sets it from here). */
-export const REFRESH_FUNCTION_TIMEOUT_SECONDS = 10;
-
-/** How long the token function waits for the refresh function: a little longer, so the refresh function's own answer wins. */
-export const REFRESH_INVOKE_TIMEOUT_MS = (REFRESH_FUNCTION_TIMEOUT_SECONDS + 2) * 1000;
+// The deadlines are contract (src/contract/refresh-function.ts, read by the stack too).
+export { REFRESH_FUNCTION_TIMEOUT_SECONDS, REFRESH_INVOKE_TIMEOUT_MS } from '../contract/refresh-function';
 
 /**
  * Hands a `POST /token` event carrying a `refresh_token` grant to the refresh

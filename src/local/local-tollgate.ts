@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TollgateConfigInput } from '../config/config';
-import { EnvNames } from '../config/env-names';
+import { EnvNames } from '../contract/env-names';
 import type { Clock } from '../domain/clock';
 import { generateSigningKeyDocument, parseSigningKeyDocument } from '../adapters/jwk-set';
 import { createObservability, servicesFromEnvironment } from '../app/environment';

@@ -1,5 +1,5 @@
 import { CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SESSION_INDEXES } from '../adapters/dynamo-session-store';
+import { SESSION_INDEXES } from '../contract/tables';
 
 /**
  * Creates Tollgate's two tables on a local store (dynalite, DynamoDB Local)

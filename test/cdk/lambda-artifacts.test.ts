@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { TollgateConfigInput } from '../../src/config/config';
-import { EnvNames } from '../../src/config/env-names';
+import { EnvNames } from '../../src/contract/env-names';
 import { clerkSessionClaims, githubActionsClaims } from '../../src/local/dev-claims';
 import { ensureTables } from '../../src/local/tables';
 import { svixSignature } from '../../src/domain/svix-signature';

@@ -5,7 +5,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { API_ROUTES } from '../../src/app/routes';
-import { EnvNames } from '../../src/config/env-names';
+import { EnvNames } from '../../src/contract/env-names';
 import { RateLimitedError } from '../../src/domain/errors';
 import { errorResponse } from '../../src/http/errors';
 import { EMPTY_KEY_SET } from '../../cdk/signing-keys';

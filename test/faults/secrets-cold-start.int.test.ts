@@ -5,7 +5,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, STORE_TIMEOUTS } from '../../src/adapters/dynamo-client';
 import { generateSigningKeyDocument } from '../../src/adapters/jwk-set';
 import type { TollgateConfigInput } from '../../src/config/config';
-import { EnvNames } from '../../src/config/env-names';
+import { EnvNames } from '../../src/contract/env-names';
 import { githubActionsClaims } from '../../src/local/dev-claims';
 import { startLocalTollgate, type LocalTollgate } from '../../src/local/local-tollgate';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../support/fake-secrets-manager';
