@@ -13,6 +13,8 @@ export const ExitCodes = {
   credentials: 3,
   /** Tollgate or the OIDC endpoint cannot be reached, is unavailable (503/429 after retries), or answered nonsense. */
   unavailable: 4,
+  /** Admin commands: the named session does not exist (or has expired out of the store). */
+  notFound: 5,
   /** `curl --fail`: the upstream answered with a status of 400 or more (curl's own code). */
   httpError: 22,
 } as const;

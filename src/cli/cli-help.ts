@@ -27,6 +27,11 @@ Commands:
   verify     introspect a token (is it active, what scope, which session)
   curl       call the upstream API through the Tollgate proxy, refreshing when needed
 
+Operations (with AWS credentials for the deployed stack, or npm start's store; see docs/operations.md):
+  sessions   list, show and revoke sessions: tollgate sessions --help
+  keys       list and rotate the signing keys: tollgate keys --help
+  config     check a config file, explain what an identity token would get: tollgate config --help
+
 In a GitHub Actions job with \`permissions: id-token: write\`:
   npx tollgate exchange --url https://tollgate.example.com --scope "deploy"
 writes TOLLGATE_ACCESS_TOKEN (masked) to GITHUB_ENV for the later steps.

@@ -4,6 +4,13 @@ import { CliError, ExitCodes } from './cli-error';
 export const COMMANDS = ['exchange', 'refresh', 'revoke', 'verify', 'curl'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
+/** The operators' command groups (`src/cli/admin/`), loaded only when one is run. */
+export const ADMIN_COMMANDS = ['sessions', 'keys', 'config'] as const;
+
+export function isAdminCommand(value: string | undefined): value is (typeof ADMIN_COMMANDS)[number] {
+  return value !== undefined && (ADMIN_COMMANDS as readonly string[]).includes(value);
+}
+
 export const OUTPUTS = ['env', 'json', 'token'] as const;
 export type OutputFormat = (typeof OUTPUTS)[number];
 

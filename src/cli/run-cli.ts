@@ -14,7 +14,7 @@ import {
 } from '../client/token-endpoint';
 import { CliError, ExitCodes, type ExitCode } from './cli-error';
 import { helpText } from './cli-help';
-import { isCommand, parseCommandLine, type CommandLine, type CommandName, type OutputFormat } from './cli-options';
+import { isAdminCommand, isCommand, parseCommandLine, type CommandLine, type CommandName, type OutputFormat } from './cli-options';
 import {
   readStateFile,
   removeStateFile,
@@ -44,6 +44,8 @@ export interface CliIo {
   readStdin(): Promise<Buffer>;
   fetch: typeof fetch;
   now(): number;
+  /** Whether stdin is a terminal (admin confirmations); default: the process's own stdin. */
+  stdinIsTTY?: boolean;
 }
 
 /** The audience the GitHub OIDC token is requested for unless `--audience` says otherwise. */
@@ -51,6 +53,11 @@ export const DEFAULT_AUDIENCE = 'tollgate';
 
 /** Runs `tollgate <argv>` and returns its exit code; failures are one line on stderr. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  // The operators' commands load their modules (and the AWS SDK clients) only when run.
+  if (isAdminCommand(argv[0]) || (argv[0] === 'help' && isAdminCommand(argv[1]))) {
+    const { runAdmin } = await import('./admin/admin-cli');
+    return runAdmin(argv[0] === 'help' ? [argv[1]!, '--help'] : argv, io);
+  }
   const command: CommandName | undefined = isCommand(argv[0]) ? argv[0] : undefined;
   try {
     const invocation = parseCommandLine(argv);
