@@ -17,12 +17,9 @@ import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import type { TollgateEvent } from '../src/ports/telemetry';
+import type { MetricName } from '../src/contract/metrics';
 import { METRICS_NAMESPACE, SERVICE_NAME, type TollgateFunction } from './tollgate-function';
 import type { TollgateApi } from './tollgate-api';
-
-/** A Tollgate metric name, checked against the events the code emits. */
-type MetricName = TollgateEvent['type'];
 
 /** The name of the metric the stack derives from 429s in the access log (API Gateway has no 429 metric of its own). */
 export const THROTTLED_METRIC = 'ApiThrottled';

@@ -1,6 +1,7 @@
 import type { RejectionReason } from '../domain/errors';
 import type { TimeoutReason } from '../domain/session';
 import type { ProxyErrorCode } from '../contract/error-codes';
+import type { MetricName } from '../contract/metrics';
 
 /** The `statusClass` dimension of `ProxyRequest`. */
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
@@ -38,6 +39,10 @@ export type TollgateEvent =
   | { type: 'ProxyUpstreamTimeout'; route: string }
   | { type: 'ProxyRejected'; code: ProxyErrorCode }
   | { type: 'RateLimited'; limit: RateLimitName };
+
+/** Compile-time only: every event type is a metric name of the contract, and every metric name an event type. */
+type Fits<Actual extends Expected, Expected> = Actual;
+export type EventsAreMetrics = [Fits<TollgateEvent['type'], MetricName>, Fits<MetricName, TollgateEvent['type']>];
 
 /** Where services report events; the HTTP layer turns them into Powertools metrics and log lines. */
 export interface Telemetry {
