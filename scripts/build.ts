@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync, 
 import { dirname, join, relative } from 'node:path';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { ROOT, buildAssets } from './build-assets';
-import { configJsonSchema } from './config-schema';
+import { COMMITTED_SCHEMA_PATH, configJsonSchema } from './config-schema';
 
 /**
  * `npm run build [-- part …]`: everything the package ships, into `dist/`.
@@ -16,7 +16,7 @@ import { configJsonSchema } from './config-schema';
  * | cli | `dist/cli/tollgate.mjs` (+ `chunks/`) | the `tollgate` bin: everything bundled, Node alone runs it |
  * | cdk | `dist/cdk/index.js`, `index.cjs` | `tollgate/cdk`: the constructs for ESM and CommonJS apps; aws-cdk-lib and constructs external |
  * | types | `dist/types/**.d.ts` | declarations of every export (TypeScript's own emitter) |
- * | schema | `dist/config.schema.json` | the config's JSON Schema, from the zod schema |
+ * | schema | `dist/config.schema.json`, `cdk/config.schema.json` | the config's JSON Schema, from the zod schema (shipped; committed for the example config) |
  * | action | `dist/action/index.mjs` | the GitHub Action (committed; not in the package) |
  *
  * Without arguments every part but `action` is built (what `prepack` runs).
@@ -179,9 +179,11 @@ const BUILDERS: Record<Part, () => Promise<unknown>> = {
   },
   cdk: () => Promise.all([build(cdkBuildOptions('esm')), build(cdkBuildOptions('cjs'))]),
   types: buildTypes,
+  // The shipped copy, and the committed one the example config names (test/config/config-schema.test.ts keeps them equal).
   schema: async () => {
     mkdirSync(DIST, { recursive: true });
     writeFileSync(join(DIST, 'config.schema.json'), configJsonSchema());
+    writeFileSync(join(ROOT, COMMITTED_SCHEMA_PATH), configJsonSchema());
   },
   action: () => build(ACTION_BUILD_OPTIONS),
 };

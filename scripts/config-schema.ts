@@ -17,7 +17,6 @@ export function configJsonSchema(): string {
   const { $schema, ...rest } = schema;
   const document = {
     $schema,
-    $id: 'https://github.com/tollgate/tollgate/config.schema.json',
     title: 'Tollgate config',
     description: 'The Tollgate config file (README "Config"). Validated in full by loadConfig, `tollgate config check` and cdk synth.',
     ...rest,
