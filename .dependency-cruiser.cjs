@@ -29,6 +29,10 @@ const PLACED = 'contract|domain|ports|services|adapters|observability|config|htt
 /** Packages whose work is I/O, a runtime or a framework: never in the pure layers. */
 const IO_PACKAGES = '@aws-sdk|@smithy|@aws-lambda-powertools|@middy|zod|aws-cdk-lib|constructs|dynalite|esbuild';
 
+/** Node's own modules as dependency-cruiser names them (`node:crypto` resolves to `crypto`). */
+const NODE_MODULES_OF_NODE =
+  '^(node:)?(assert|async_hooks|buffer|child_process|cluster|crypto|dgram|dns|events|fs|fs/promises|http|http2|https|net|os|path|perf_hooks|process|readline|stream|string_decoder|timers|tls|url|util|v8|vm|worker_threads|zlib)$';
+
 module.exports = {
   forbidden: [
     {
@@ -168,6 +172,15 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/verifier/' },
       to: { pathNot: ['^src/(verifier|domain|contract)/', 'node_modules/jose/'] },
+    },
+    {
+      name: 'verifier-stays-runtime-neutral',
+      comment:
+        'tollgate/verify runs in browsers, edge runtimes and Node: nothing it reaches (its domain files included) ' +
+        'may load a Node module or a package other than jose.',
+      severity: 'error',
+      from: { path: '^src/verifier/' },
+      to: { path: [NODE_MODULES_OF_NODE, 'node_modules/(?!jose/)'], reachable: true },
     },
     {
       name: 'authorizer-imports-the-verifier',
