@@ -6,7 +6,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createDocumentClient } from '../src/adapters/dynamo-client';
 import { generateSigningKeyDocument } from '../src/adapters/jwk-set';
-import { servicesFromEnvironment } from '../src/app/environment';
+import { compose } from '../src/app/compose';
+import { configFromEnvironment } from '../src/app/config-file';
 import type { Services } from '../src/app/services';
 import { EnvNames } from '../src/contract/env-names';
 import type { HttpEvent, HttpResult } from '../src/http/api-event';
@@ -50,7 +51,7 @@ export function quietObservability(): Observability {
 
 /**
  * Tollgate's services composed as a Lambda function composes them
- * (`servicesFromEnvironment`), in this process, with a document client that
+ * (`compose`, the config validated with the full schema), in this process, with a document client that
  * counts every store request. Handlers are the ones the Lambda entry modules
  * export, called with API Gateway events. The store is `storeEndpoint` (the
  * bench runs dynalite in a child process, so this process's CPU time is
@@ -78,7 +79,7 @@ export async function startInProcessTollgate(options: { issuer: BenchIssuer; dat
   const documentClient = createDocumentClient({ endpoint: store.endpoint, region: 'local' });
   const counter = new StoreRequestCounter(documentClient);
   const observability = quietObservability();
-  const services = servicesFromEnvironment(env, observability, undefined, { documentClient });
+  const services = compose(configFromEnvironment(env), { env, observability, documentClient });
   const wrap = (name: string, handler: (event: HttpEvent, context: ReturnType<typeof lambdaContext>) => Promise<HttpResult>): BenchHandler => {
     const context = lambdaContext(name);
     return (event) => handler(event, context);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, SECRET_REF, parseConfig, type TollgateConfig } from '../src/config/config';
 import { API_ROUTES } from '../src/app/routes';
+import { canonicalJson, configStamp } from '../src/contract/config-stamp';
 
 /**
  * Lambda's limit for all of a function's environment variables together is
@@ -13,11 +14,15 @@ export const MAX_FUNCTION_CONFIG_BYTES = 3 * 1024;
 export interface DeployConfig {
   config: TollgateConfig;
   /**
-   * The config as the functions get it in `TOLLGATE_CONFIG_JSON`: the document
-   * as written, without the deploy-only `aws` key, compact. Secret refs stay
-   * refs; the functions resolve them at run time.
+   * The config as the functions get it in `TOLLGATE_CONFIG_JSON`: the
+   * validated values (defaults filled in), without the deploy-only `aws` key,
+   * as canonical JSON (`canonicalJson`). Secret refs stay refs; the functions
+   * resolve them at run time. The functions do not validate it again: they
+   * check `functionConfigStamp` instead (`src/app/deployed-config.ts`).
    */
   functionConfigJson: string;
+  /** `TOLLGATE_CONFIG_STAMP`: the schema version and SHA-256 of `functionConfigJson` (`src/contract/config-stamp.ts`). */
+  functionConfigStamp: string;
   /** Secrets Manager ids (names or ARNs) each function reads through secret refs: only that function is granted them. */
   secretIds: Record<SecretReader, string[]>;
   source: string;
@@ -39,9 +44,10 @@ export function secretRefsOf(config: TollgateConfig): { path: string; ref: strin
 }
 
 /**
- * Reads and validates a config document for deployment: the same validator
- * the functions run at cold start (`parseConfig`), then what only a
- * deployment can get wrong. Throws a `ConfigError` listing every problem.
+ * Reads and validates a config document for deployment: the full schema
+ * (`parseConfig`, as local mode runs it), then what only a deployment can get
+ * wrong, then stamps the validated values for the functions, which do not
+ * load the schema at init. Throws a `ConfigError` listing every problem.
  *
  * Deployment-only checks: `env:` secret refs are refused (the value would
  * have to sit in the function's environment, and so in the template), each
@@ -50,7 +56,6 @@ export function secretRefsOf(config: TollgateConfig): { path: string; ref: strin
  */
 export function deployConfigFromText(text: string, source: string): DeployConfig {
   const config = parseConfig(text, source);
-  const document = JSON.parse(text) as Record<string, unknown>;
   const problems: string[] = [];
 
   const secretIds: Record<SecretReader, string[]> = { proxy: [], clerkWebhook: [] };
@@ -68,15 +73,16 @@ export function deployConfigFromText(text: string, source: string): DeployConfig
     if (!routeKeys.has(key)) problems.push(`aws.routeThrottle.${key}: no such route; the routes are ${[...routeKeys].join(', ')}`);
   }
 
-  const { aws: _deployOnly, ...forFunctions } = document;
-  const functionConfigJson = JSON.stringify(forFunctions);
+  // Validated once, here: the functions receive the values, not the document, and trust them by the stamp.
+  const { aws: _deployOnly, ...forFunctions } = config;
+  const functionConfigJson = canonicalJson(forFunctions);
   const bytes = Buffer.byteLength(functionConfigJson);
   if (bytes > MAX_FUNCTION_CONFIG_BYTES) {
     problems.push(`(root): the config the functions receive is ${bytes} bytes; Lambda environments hold 4 KB in all, so it must stay under ${MAX_FUNCTION_CONFIG_BYTES}`);
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { config, functionConfigJson, secretIds, source };
+  return { config, functionConfigJson, functionConfigStamp: configStamp(functionConfigJson), secretIds, source };
 }
 
 /** `deployConfigFromText` for a file. */

@@ -17,6 +17,8 @@ export interface SigningKeysProps {
   assetsDirectory?: string;
   /** The config the functions receive (the rotation function reads `signing.alg` and `accessTokenTtlSeconds`). */
   functionConfigJson: string;
+  /** Its stamp (`TOLLGATE_CONFIG_STAMP`, see `DeployConfig.functionConfigStamp`): the function refuses a config without it. */
+  functionConfigStamp: string;
   logRetentionDays: number;
   /** @default 30 */
   rotationDays?: number;
@@ -52,7 +54,7 @@ export class SigningKeys extends Construct {
       assetsDirectory: props.assetsDirectory,
       entry: 'rotate-keys',
       description: 'Tollgate: rotates the signing key set (Secrets Manager rotation steps)',
-      environment: { [EnvNames.configJson]: props.functionConfigJson },
+      environment: { [EnvNames.configJson]: props.functionConfigJson, [EnvNames.configStamp]: props.functionConfigStamp },
       logRetentionDays: props.logRetentionDays,
       // RSA key generation is the slow part; four short steps per rotation.
       timeout: Duration.seconds(60),

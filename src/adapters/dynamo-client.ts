@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { sdkCredentials } from './sdk-credentials';
 import { boundedRequestHandler, STORE_TIMEOUTS } from './sdk-timeouts';
 
 // Re-exported for the store's callers; Secrets Manager clients import them from
@@ -9,6 +10,8 @@ export { STORE_TIMEOUTS, boundedRequestHandler } from './sdk-timeouts';
 export interface DynamoClientOptions {
   endpoint?: string;
   region?: string;
+  /** Where the credentials are read (`sdkCredentials`). @default process.env */
+  env?: Record<string, string | undefined>;
 }
 
 /** Builds the document client once, at module scope of the composition root. */
@@ -17,8 +20,7 @@ export function createDocumentClient(options: DynamoClientOptions = {}): DynamoD
   const client = new DynamoDBClient({
     endpoint: options.endpoint,
     region: options.region ?? process.env.AWS_REGION ?? (local ? 'local' : undefined),
-    // Local stores accept any credentials; never let the SDK go looking for real ones there.
-    credentials: local && !process.env.AWS_ACCESS_KEY_ID ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
+    credentials: sdkCredentials(options.env ?? process.env, options.endpoint),
     maxAttempts: STORE_TIMEOUTS.maxAttempts,
     requestHandler: boundedRequestHandler(),
   });

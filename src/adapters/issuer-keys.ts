@@ -1,5 +1,5 @@
 import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { isSafeUrl } from '../config/config';
+import { isSafeUrl } from '../config/config-rules';
 import { IssuerKeysUnavailableError, type IssuerKeyLocation, type IssuerKeys as IssuerKeysPort } from '../ports/issuer-keys';
 import { systemClock, type Clock } from '../domain/clock';
 

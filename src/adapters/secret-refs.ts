@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SECRET_REF } from '../config/config';
+import { SECRET_REF } from '../config/config-rules';
 import type { Clock } from '../domain/clock';
 import { UnavailableError } from '../domain/errors';
 import type { SecretResolver } from '../ports/secret-resolver';

@@ -1,6 +1,12 @@
 // A namespace import lets esbuild drop what the schema never uses: `import { z }`
 // pulls every zod locale into each Lambda bundle (about 380 KB of 960 KB, see docs/performance.md).
 import * as z from 'zod';
+// Shared with the running code, which must not load the schema library (deployed functions, see `config-rules.ts`).
+import { isSafeUrl, SCOPE_TOKEN, SECRET_REF, SIGNING_ALGORITHMS } from './config-rules';
+import { ConfigError, formatPath } from './config-error';
+
+export { isSafeUrl, SCOPE_TOKEN, SECRET_REF, SIGNING_ALGORITHMS, type SigningAlg } from './config-rules';
+export { ConfigError, formatPath } from './config-error';
 // The domain owns the shapes the running code works with; the schema produces them (checked below).
 import { SESSION_KINDS, type SessionKind, type SessionPolicy } from '../domain/session';
 import type { TrustRule } from '../domain/trust';
@@ -15,31 +21,12 @@ import { HTTP_METHODS, type ProxyRoute } from '../domain/route-rules';
  * resolve, or that a trust rule can ever match. Those are run-time facts.
  */
 
-const LOOPBACK_HOSTS = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
-
-/** `https://` anywhere; `http://` only for loopback hosts (local development and tests). */
-export function isSafeUrl(value: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  if (url.username || url.password || url.hash) return false;
-  if (url.protocol === 'https:') return true;
-  return url.protocol === 'http:' && LOOPBACK_HOSTS.test(url.hostname);
-}
-
 const safeUrl = z
   .string()
   .refine(isSafeUrl, 'expected an https:// URL (http:// only for loopback hosts), without credentials or fragment');
 
-/** RFC 6749 §3.3 scope-token: 1*( %x21 / %x23-5B / %x5D-7E ). */
-export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const scopeToken = z.string().regex(SCOPE_TOKEN, 'expected an RFC 6749 scope token (printable ASCII, no space, quote or backslash)');
 
-/** A secret reference: `env:NAME`, `aws-secretsmanager:<id>` or `aws-secretsmanager:<id>#<json key>`. */
-export const SECRET_REF = /^(env:[A-Za-z_][A-Za-z0-9_]*|aws-secretsmanager:[^#\s]+(#[^#\s]+)?)$/;
 const secretRef = z
   .string()
   .regex(SECRET_REF, 'expected a secret ref: env:NAME or aws-secretsmanager:<secret id>[#<json key>]');
@@ -254,7 +241,7 @@ export const configSchema = z
     issuer: safeUrl.optional(),
     audience: z.string().min(1).default('tollgate'),
     accessTokenTtlSeconds: z.number().int().min(60).max(86_400).default(900),
-    signing: z.strictObject({ alg: z.enum(['RS256', 'ES256', 'EdDSA']).default('RS256') }).default({ alg: 'RS256' }),
+    signing: z.strictObject({ alg: z.enum(SIGNING_ALGORITHMS).default('RS256') }).default({ alg: 'RS256' }),
     sessions: z
       .strictObject({ user: sessionPolicy(USER_SESSION_DEFAULTS), ci: sessionPolicy(CI_SESSION_DEFAULTS) })
       .default({
@@ -324,26 +311,6 @@ type DeepReadonly<T> = T extends (infer U)[]
   : T extends object
     ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
     : T;
-
-/** Thrown by `loadConfig` with every problem, one per line. */
-export class ConfigError extends Error {
-  readonly problems: readonly string[];
-  constructor(problems: string[]) {
-    super(`invalid Tollgate config:\n  ${problems.join('\n  ')}`);
-    this.name = 'ConfigError';
-    this.problems = problems;
-  }
-}
-
-/** `['trust', 0, 'rules', 1, 'scopes']` → `trust[0].rules[1].scopes` */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
-  }
-  return out || '(root)';
-}
 
 /**
  * Validates a parsed config document. Returns frozen typed values or throws a

@@ -1,4 +1,4 @@
-import { SCOPE_TOKEN } from '../config/config';
+import { SCOPE_TOKEN } from '../config/config-rules';
 
 /** Most scopes one request may name; more is an abuse, not a mistake. */
 export const MAX_REQUESTED_SCOPES = 100;

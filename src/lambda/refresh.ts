@@ -1,6 +1,6 @@
-import { tokenServicesFromEnvironment } from '../app/environment';
+import { composeToken } from '../app/compose-functions';
 import { createTokenHandler } from '../handlers/token-handler';
-import { observability } from './runtime';
+import { config, observability, runtime } from './runtime';
 
 /** `refresh_token` grants of `POST /token`. */
-export const handler = createTokenHandler(tokenServicesFromEnvironment(process.env, observability), observability, { grants: 'refresh' });
+export const handler = createTokenHandler(composeToken(config, runtime), observability, { grants: 'refresh' });

@@ -1,6 +1,6 @@
-import { revokeServicesFromEnvironment } from '../app/environment';
+import { composeRevoke } from '../app/compose-functions';
 import { createRevokeHandler } from '../handlers/revoke-handler';
-import { observability } from './runtime';
+import { config, observability, runtime } from './runtime';
 
 /** `POST /revoke`: ends sessions. */
-export const handler = createRevokeHandler(revokeServicesFromEnvironment(process.env, observability), observability);
+export const handler = createRevokeHandler(composeRevoke(config, runtime), observability);

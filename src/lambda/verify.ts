@@ -1,6 +1,6 @@
-import { verifyServicesFromEnvironment } from '../app/environment';
+import { composeVerify } from '../app/compose-functions';
 import { createVerifyHandler } from '../handlers/verify-handler';
-import { observability } from './runtime';
+import { config, observability, runtime } from './runtime';
 
 /** `POST /verify`: introspection. Reads sessions, writes nothing. */
-export const handler = createVerifyHandler(verifyServicesFromEnvironment(process.env), observability);
+export const handler = createVerifyHandler(composeVerify(config, runtime), observability);

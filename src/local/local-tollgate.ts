@@ -4,11 +4,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { TollgateConfigInput } from '../config/config';
+import type { SigningAlg, TollgateConfig, TollgateConfigInput } from '../config/config';
 import { EnvNames } from '../contract/env-names';
 import type { Clock } from '../domain/clock';
-import { generateSigningKeyDocument, parseSigningKeyDocument } from '../adapters/jwk-set';
-import { createObservability, servicesFromEnvironment } from '../app/environment';
+import { generateSigningJwk, generateSigningKeyDocument, parseSigningKeyDocument } from '../adapters/jwk-set';
+import { compose } from '../app/compose';
+import { composeClerkWebhook } from '../app/compose-clerk-webhook';
+import { configFromEnvironment } from '../app/config-file';
+import { createObservability, type Runtime } from '../app/runtime';
 import { API_ROUTES, type FunctionName } from '../app/routes';
 import type { Services } from '../app/services';
 import { createMetadataHandler } from '../handlers/metadata-handler';
@@ -16,7 +19,6 @@ import { createRevokeHandler } from '../handlers/revoke-handler';
 import { createTokenHandler } from '../handlers/token-handler';
 import { createVerifyHandler } from '../handlers/verify-handler';
 import { createClerkWebhookHandler } from '../handlers/webhook-handler';
-import { clerkWebhooksFromEnvironment } from '../app/clerk-webhook-environment';
 import { createProxyHandler } from '../handlers/proxy-handler';
 import type { Observability } from '../http/middleware';
 import { apiGatewayListener, type LambdaHttpHandler, type LocalRoute } from './api-gateway-adapter';
@@ -62,14 +64,21 @@ export interface LocalTollgate {
   close(): Promise<void>;
 }
 
-function ensureSigningKeys(file: string): Promise<void> | void {
+/**
+ * The dev signing keys in `.tollgate/signing-keys.json`, of the config's
+ * `signing.alg`. A kept file whose current key has another algorithm (the
+ * config changed) gets a fresh key of the configured one as `current`, with
+ * the old keys still published, as a rotation in AWS would leave them.
+ */
+async function ensureSigningKeys(file: string, alg: SigningAlg): Promise<void> {
   if (existsSync(file)) {
-    parseSigningKeyDocument(readFileSync(file, 'utf8'));
+    const document = parseSigningKeyDocument(readFileSync(file, 'utf8'));
+    if (document.keys.find((key) => key.kid === document.current)?.alg === alg) return;
+    const fresh = await generateSigningJwk(alg);
+    writeFileSync(file, JSON.stringify({ current: fresh.kid, keys: [fresh, ...document.keys] }, null, 2), { mode: 0o600 });
     return;
   }
-  return generateSigningKeyDocument('RS256').then((document) => {
-    writeFileSync(file, JSON.stringify(document, null, 2), { mode: 0o600 });
-  });
+  writeFileSync(file, JSON.stringify(await generateSigningKeyDocument(alg), null, 2), { mode: 0o600 });
 }
 
 /**
@@ -92,7 +101,6 @@ export async function startLocalTollgate(options: LocalTollgateOptions = {}): Pr
   admin.destroy();
 
   const keysFile = join(dataDir, 'signing-keys.json');
-  await ensureSigningKeys(keysFile);
 
   // The port must be known before the config (the dev issuer's URL is on it).
   const server = createServer();
@@ -121,9 +129,14 @@ export async function startLocalTollgate(options: LocalTollgateOptions = {}): Pr
   const echoUpstream = await addEchoProxy(env);
 
   const observability = options.observability ?? createObservability();
+  const runtime: Runtime = { env, observability, clock: options.clock };
+  let config: TollgateConfig;
   let services: Services;
   try {
-    services = servicesFromEnvironment(env, observability, options.clock);
+    // Local mode validates the config itself, with the full schema (every problem by path).
+    config = configFromEnvironment(env);
+    await ensureSigningKeys(keysFile, config.signing.alg);
+    services = compose(config, runtime);
   } catch (error) {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await store.close();
@@ -138,7 +151,7 @@ export async function startLocalTollgate(options: LocalTollgateOptions = {}): Pr
     revoke: createRevokeHandler(services, observability),
     metadata: createMetadataHandler(services, observability),
     // The webhook ends sessions in this process's store: drop them from the proxy's session cache at once.
-    clerkWebhook: createClerkWebhookHandler(clerkWebhooksFromEnvironment(env, observability, options.clock, { onSessionEnded: (sid) => services.gate.forget(sid) }), observability),
+    clerkWebhook: createClerkWebhookHandler(composeClerkWebhook(config, runtime, { onSessionEnded: (sid) => services.gate.forget(sid) }), observability),
     proxy: createProxyHandler(services, observability),
   };
   const routes: LocalRoute[] = API_ROUTES.flatMap((route) => {
