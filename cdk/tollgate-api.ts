@@ -19,7 +19,7 @@ import { ARecord, HostedZone, RecordTarget } from 'aws-cdk-lib/aws-route53';
 import { ApiGatewayDomain } from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
 import { API_ROUTES, type FunctionName } from '../src/app/routes';
-import type { AwsConfig } from '../src/config/config';
+import type { AwsConfig, CorsConfig } from '../src/config/config';
 import type { TollgateFunction } from './tollgate-function';
 
 /** The stage every route is served on; part of the default issuer URL, so never changed after the first deploy. */
@@ -105,8 +105,35 @@ const PUBLIC_ROUTE_REASONS: Partial<Record<FunctionName | 'default', string>> = 
     'An OAuth endpoint called without API credentials by design (RFC 6749 §3.2, RFC 8414, RFC 7662, RFC 7009): the function authenticates the presented token.',
 };
 
+/**
+ * The CORS headers of API Gateway's own answers (throttled, 4xx/5xx
+ * defaults, timeouts), so a browser sees the real status instead of an
+ * opaque network error. A gateway response cannot run Tollgate's origin
+ * check, so:
+ * - one exact allowed origin: that origin, as a constant (any other origin
+ *   finds a name that is not its own, and the browser withholds the answer);
+ * - several origins or a pattern: the request's own `Origin` echoed
+ *   (`method.request.header.Origin`). Then any origin can read these fixed,
+ *   data-free bodies (`rate_limited`, `not_found`, …); every answer a
+ *   function gives still goes through the policy (docs/security.md).
+ * No CORS config: no header.
+ */
+export function gatewayCorsHeaders(cors: Pick<CorsConfig, 'allowedOrigins' | 'allowCredentials'> | undefined): Record<string, string> {
+  const origins = cors?.allowedOrigins ?? [];
+  if (origins.length === 0) return {};
+  const single = origins.length === 1 && !origins[0]!.includes('*');
+  return {
+    'Access-Control-Allow-Origin': single ? `'${new URL(origins[0]!).origin}'` : 'method.request.header.Origin',
+    'Access-Control-Expose-Headers': "'WWW-Authenticate, Retry-After, DPoP-Nonce'",
+    Vary: "'Origin'",
+    ...(cors!.allowCredentials ? { 'Access-Control-Allow-Credentials': "'true'" } : {}),
+  };
+}
+
 export interface TollgateApiProps {
   aws: Pick<AwsConfig, 'throttle' | 'routeThrottle' | 'logRetentionDays' | 'customDomain'>;
+  /** The one CORS policy (`cors`, else `proxy.cors`): its origins go on API Gateway's own answers (`gatewayCorsHeaders`). */
+  cors?: Pick<CorsConfig, 'allowedOrigins' | 'allowCredentials'>;
   /** @default STAGE_NAME */
   stageName?: string;
 }
@@ -173,6 +200,7 @@ export class TollgateApi extends Construct {
     });
     this.api.deploymentStage.node.addDependency(executionLogs);
 
+    const corsHeaders = gatewayCorsHeaders(props.cors);
     for (const response of GATEWAY_RESPONSES) {
       this.api.addGatewayResponse(response.id, {
         type: response.type,
@@ -181,6 +209,7 @@ export class TollgateApi extends Construct {
           'Content-Type': "'application/json'",
           'Cache-Control': "'no-store'",
           ...(response.retryAfter ? { 'Retry-After': `'${response.retryAfter}'` } : {}),
+          ...corsHeaders,
         },
         templates: { 'application/json': response.body },
       });

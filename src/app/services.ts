@@ -68,7 +68,7 @@ export interface Services {
  */
 export type MetadataServices = Pick<Services, 'config' | 'issuer' | 'signingKeys'>;
 export type VerifyServices = Pick<Services, 'introspection'>;
-export type RevokeServices = Pick<Services, 'revocation' | 'gate'>;
+export type RevokeServices = Pick<Services, 'config' | 'revocation' | 'gate'>;
 export type TokenServices = Pick<Services, 'config' | 'tokens' | 'dpopNonces' | 'rateLimiter' | 'telemetry'>;
 export type ProxyServices = Pick<Services, 'config' | 'proxy' | 'telemetry'>;
 
@@ -134,6 +134,7 @@ export function createRevokeServices(deps: SessionDeps & Pick<ServiceDeps, 'tele
   const clock = deps.clock ?? systemClock;
   const accessTokens = accessTokensFor(deps, clock);
   return {
+    config: deps.config,
     revocation: new RevocationService(accessTokens, deps.sessions, deps.telemetry, clock),
     gate: sessionGateFor(deps, accessTokens, clock),
   };

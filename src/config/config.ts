@@ -11,6 +11,7 @@ export { ConfigError, formatPath } from './config-error';
 import { SESSION_KINDS, type SessionKind, type SessionPolicy } from '../domain/session';
 import type { TrustRule } from '../domain/trust';
 import { HTTP_METHODS, type ProxyRoute } from '../domain/route-rules';
+import { parseOriginPattern } from '../domain/origin-pattern';
 
 /**
  * Tollgate's configuration: one JSON document, validated once at cold start.
@@ -125,6 +126,28 @@ const upstreamAuthSchema = z.discriminatedUnion('type', [
  */
 export const MAX_PROXY_REQUEST_BYTES = 4 * 1024 * 1024;
 
+/**
+ * The one CORS policy of every browser-facing route (`src/services/cors-policy.ts`):
+ * origins exact or `https://*.example.com` / `http://localhost:*` patterns
+ * (`src/domain/origin-pattern.ts`), never `*` or `null`.
+ */
+const corsSchema = z.strictObject({
+  allowedOrigins: z
+    .array(
+      z
+        .string()
+        .refine(
+          (origin) => parseOriginPattern(origin) !== undefined,
+          'expected an origin (scheme://host[:port]); a pattern may start the host with one *. label (two literal labels after it) or end with :* (any port); never * or null',
+        ),
+    )
+    .default([]),
+  allowCredentials: z.boolean().default(false),
+  maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
+  /** Upstream response headers pages may read, beyond Tollgate's own (`WWW-Authenticate`, `Retry-After`, `DPoP-Nonce`). */
+  exposeHeaders: z.array(z.string().regex(/^[A-Za-z0-9-]+$/, 'expected a header name')).default([]),
+});
+
 const proxySchema = z.strictObject({
   upstreamUrl: safeUrl.refine((value) => !value.includes('?'), 'expected no query string (the request\'s own query is appended)'),
   routes: z.array(routeSchema).default([]),
@@ -132,13 +155,8 @@ const proxySchema = z.strictObject({
   timeoutMs: z.number().int().min(100).max(28_000).default(10_000),
   maxRequestBytes: z.number().int().min(0).max(MAX_PROXY_REQUEST_BYTES).default(1024 * 1024),
   sessionCacheSeconds: z.number().int().min(0).max(300).default(5),
-  cors: z
-    .strictObject({
-      allowedOrigins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected an origin (scheme://host[:port])')).default([]),
-      allowCredentials: z.boolean().default(false),
-      maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
-    })
-    .optional(),
+  /** The older place of the one CORS policy; the top-level `cors` is preferred (both may not be set). */
+  cors: corsSchema.optional(),
   forwardHeaders: z.array(z.string().regex(/^[A-Za-z0-9-]+$/, 'expected a header name')).optional(),
 });
 
@@ -240,7 +258,8 @@ export const configSchema = z
     $schema: z.string().optional(),
     issuer: safeUrl.optional(),
     audience: z.string().min(1).default('tollgate'),
-    accessTokenTtlSeconds: z.number().int().min(60).max(86_400).default(900),
+    /** Below 60 only for tests that need expiry in seconds (the browser suite uses 2). */
+    accessTokenTtlSeconds: z.number().int().min(2).max(86_400).default(900),
     signing: z.strictObject({ alg: z.enum(SIGNING_ALGORITHMS).default('RS256') }).default({ alg: 'RS256' }),
     sessions: z
       .strictObject({ user: sessionPolicy(USER_SESSION_DEFAULTS), ci: sessionPolicy(CI_SESSION_DEFAULTS) })
@@ -250,6 +269,8 @@ export const configSchema = z
       }),
     trust: z.array(trustSchema).min(1, 'expected at least one trusted issuer'),
     proxy: proxySchema.optional(),
+    /** Browsers on these origins may call `/token`, `/revoke`, the metadata, the JWKS and the proxy (docs/client.md). */
+    cors: corsSchema.optional(),
     webhooks: webhooksSchema.optional(),
     dpop: dpopSchema,
     rateLimit: rateLimitSchema,
@@ -268,6 +289,9 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['trust', index, 'name'], message: `duplicates trust[${first}].name` });
       } else seen.set(name, index);
     });
+    if ((config as { cors?: unknown }).cors !== undefined && (config as { proxy?: { cors?: unknown } }).proxy?.cors !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['proxy', 'cors'], message: 'the top-level cors applies to every browser-facing route, the proxy included: set one of the two' });
+    }
     const clerk = (config as { webhooks?: { clerk?: { trust?: unknown } } }).webhooks?.clerk;
     if (clerk) {
       const userTrusts = trusts.filter((trust) => (trust as { kind?: unknown } | null)?.kind === 'user');
@@ -290,7 +314,7 @@ export type { SessionKind, SessionPolicy, TrustRule, ProxyRoute };
 export type ProxyConfig = NonNullable<TollgateConfig['proxy']>;
 export type UpstreamAuth = NonNullable<ProxyConfig['upstreamAuth']>;
 export type ClerkWebhookConfig = NonNullable<NonNullable<TollgateConfig['webhooks']>['clerk']>;
-export type CorsConfig = NonNullable<ProxyConfig['cors']>;
+export type CorsConfig = NonNullable<TollgateConfig['cors']>;
 export type RateLimitConfig = TollgateConfig['rateLimit'];
 export type AwsConfig = TollgateConfig['aws'];
 export type DpopConfig = TollgateConfig['dpop'];

@@ -1,6 +1,7 @@
 import type { MetadataServices } from '../app/services';
 import { GrantTypes } from './token-handler';
 import { httpHandler, type Observability } from '../http/middleware';
+import { BROWSER_ROUTES, corsPolicyFor } from '../services/cors-policy';
 import { json, publicJson } from '../http/responses';
 import { DPOP_ALGORITHMS } from '../domain/dpop-proof';
 
@@ -38,5 +39,5 @@ export function createMetadataHandler(services: MetadataServices, observability:
     }
     if (path.endsWith(WellKnownPaths.metadata)) return publicJson(authorizationServerMetadata(services), JWKS_MAX_AGE_SECONDS);
     return json(404, { error: 'not_found', error_description: 'no such resource' });
-  });
+  }, {}, { rules: corsPolicyFor(services.config), route: BROWSER_ROUTES.metadata });
 }

@@ -3,16 +3,13 @@ import type { HttpEvent, HttpResult } from '../http/api-event';
 import { bodyBytes, calledUrl, sourceIp } from '../http/api-event';
 import { httpHandler, type Observability } from '../http/middleware';
 import type { StatusClass } from '../ports/telemetry';
-import { CorsPolicy } from '../services/cors-policy';
+import { corsPolicyFor, proxyBrowserRoute } from '../services/cors-policy';
 import { headerPairs, type HeaderPair } from '../domain/header-rules';
 import { ProxyError } from '../domain/errors';
 import type { Refusal } from '../http/errors';
 import type { ProxyRequest, ProxyTrace } from '../services/proxy-service';
 import { LAMBDA_RESPONSE_LIMIT_BYTES, LAMBDA_RESPONSE_MARGIN_BYTES } from '../domain/response-limits';
 import { NO_ROUTE } from '../domain/route-rules';
-
-/** The route dimension of preflights, which Tollgate answers without a rule. */
-const PREFLIGHT_ROUTE = 'preflight';
 
 /** Media types returned as text (when valid UTF-8 and not content-encoded); every other body goes base64. */
 const TEXT_TYPES = /^(text\/[^;]+|application\/(json|[^;]*\+json|xml|[^;]*\+xml|javascript|x-www-form-urlencoded|graphql))\s*(;|$)/i;
@@ -100,17 +97,16 @@ function statusClass(status: number): StatusClass {
 
 /**
  * `ANY /proxy/{proxy+}`: the bearer-validated proxy (`ProxyService`). This
- * adapter reads the raw path and the base64 body out of the event, answers
- * CORS preflights, turns the upstream's answer into a Lambda result (text,
- * or base64 for anything else; 502 `UPSTREAM_RESPONSE_TOO_LARGE` when it
- * cannot fit Lambda's response limit), and writes the request's one log line
+ * adapter reads the raw path and the base64 body out of the event, turns
+ * the upstream's answer into a Lambda result (text, or base64 for anything
+ * else; 502 `UPSTREAM_RESPONSE_TOO_LARGE` when it cannot fit Lambda's
+ * response limit), and writes the request's one log line
  * (`proxy request`: method, route, status, upstream latency, subject, sid,
  * and for a refusal its code and private detail).
  */
 export function createProxyHandler(services: ProxyServices, observability: Observability) {
-  const cors = new CorsPolicy(services.config.proxy?.cors, services.config.proxy?.routes ?? []);
   /** What each in-flight request learnt, for the error boundary's `refused` hook. */
-  const inFlight = new WeakMap<HttpEvent, { method: string; origin?: string; trace: ProxyTrace }>();
+  const inFlight = new WeakMap<HttpEvent, { method: string; trace: ProxyTrace }>();
 
   const record = (method: string, trace: ProxyTrace, result: HttpResult, refusal?: Refusal) => {
     services.telemetry.emit({
@@ -128,10 +124,10 @@ export function createProxyHandler(services: ProxyServices, observability: Obser
     return result;
   };
 
-  /** The boundary decided the refusal (once); this adds CORS and records it. */
+  /** The boundary decided the refusal (once); this records it. */
   const refused = (event: HttpEvent, refusal: Refusal): HttpResult => {
     const state = inFlight.get(event) ?? { method: (event.httpMethod ?? 'GET').toUpperCase(), trace: { route: NO_ROUTE } };
-    const result = toHttpResult(refusal.result.statusCode, cors.decorate(resultPairs(refusal.result), state.origin), Buffer.from(refusal.result.body));
+    const result = toHttpResult(refusal.result.statusCode, resultPairs(refusal.result), Buffer.from(refusal.result.body));
     services.telemetry.emit({ type: 'ProxyRejected', code: refusal.code ?? 'INTERNAL_ERROR' });
     return record(state.method, state.trace, result, refusal);
   };
@@ -141,20 +137,11 @@ export function createProxyHandler(services: ProxyServices, observability: Obser
     async (event) => {
       const method = (event.httpMethod ?? 'GET').toUpperCase();
       const headers = headerPairs(event.headers, event.multiValueHeaders);
-      const origin = headers.find(([name]) => name === 'origin')?.[1];
       const trace: ProxyTrace = { route: NO_ROUTE };
-      inFlight.set(event, { method, origin, trace });
+      inFlight.set(event, { method, trace });
       if (!services.proxy) throw new ProxyError('PROXY_NOT_CONFIGURED');
-      if (cors.isPreflight(method, headers)) {
-        trace.route = PREFLIGHT_ROUTE;
-        const answer = cors.preflight(headers);
-        return record(method, trace, toHttpResult(answer.status, answer.headers, Buffer.alloc(0)));
-      }
       const outcome = await services.proxy.handle(toProxyRequest(event, headers), trace);
-      const exposed = outcome.headers
-        .filter(([name]) => name === 'access-control-expose-headers')
-        .flatMap(([, value]) => value.split(',').map((name) => name.trim()));
-      const result = toHttpResult(outcome.status, cors.decorate(outcome.headers, origin, exposed), outcome.body);
+      const result = toHttpResult(outcome.status, outcome.headers, outcome.body);
       const size = Buffer.byteLength(JSON.stringify(result));
       if (size > LAMBDA_RESPONSE_LIMIT_BYTES - LAMBDA_RESPONSE_MARGIN_BYTES) {
         throw new ProxyError('UPSTREAM_RESPONSE_TOO_LARGE', { detail: `${outcome.body.length} body bytes, ${size} serialized` });
@@ -162,5 +149,7 @@ export function createProxyHandler(services: ProxyServices, observability: Obser
       return record(method, trace, result);
     },
     { family: 'proxy', scheme: (event) => inFlight.get(event)?.trace.scheme, refused },
+    // CORS (preflights included) is the shared chain's, from the one policy (`cors`, else `proxy.cors`).
+    { rules: corsPolicyFor(services.config), route: proxyBrowserRoute(services.config.proxy?.routes ?? []) },
   );
 }

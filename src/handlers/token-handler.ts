@@ -4,6 +4,7 @@ import type { TokenServices } from '../app/services';
 import { calledUrl, headerValues, sourceIp, type HttpEvent, type HttpResult } from '../http/api-event';
 import { readParameters, required } from '../http/form';
 import { httpHandler, type Observability } from '../http/middleware';
+import { BROWSER_ROUTES, corsPolicyFor } from '../services/cors-policy';
 import { json } from '../http/responses';
 import { MAX_TOKEN_LENGTH } from '../services/subject-token-verifier';
 import type { DpopPresentation } from '../services/token-service';
@@ -122,5 +123,5 @@ export function createTokenHandler(services: TokenServices, observability: Obser
       if (error instanceof RateLimitedError) services.telemetry.emit({ type: 'TokenRejected', reason: 'rate_limited', endpoint: 'token' });
       throw error;
     }
-  });
+  }, {}, { rules: corsPolicyFor(services.config), route: BROWSER_ROUTES.token });
 }

@@ -6,6 +6,7 @@ import type { Context } from 'aws-lambda';
 import type { AuthScheme } from '../domain/errors';
 import { mapError, type ErrorFamily, type Refusal } from './errors';
 import type { HttpEvent, HttpResult } from './api-event';
+import { corsMiddleware, type BrowserCors } from './cors-middleware';
 
 export type HttpFunction = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
@@ -81,13 +82,15 @@ export function correlateRequest(logger: Logger): middy.MiddlewareObj<HttpEvent,
  * keys are reset. The request id is the correlation id; events are never
  * logged. Middy's early-timeout timer is off (`timeoutEarlyInMillis: 0`):
  * every dependency has its own deadline well inside the function timeout, and
- * the timer cost ~15 µs per request.
+ * the timer cost ~15 µs per request. `cors` makes the route browser-facing
+ * (`cors-middleware.ts`): preflights answered, every answer decorated.
  */
-export function httpHandler(observability: Observability, fn: HttpFunction, errors: ErrorBoundaryOptions = {}) {
-  return middy<HttpEvent, HttpResult>({ timeoutEarlyInMillis: 0 })
+export function httpHandler(observability: Observability, fn: HttpFunction, errors: ErrorBoundaryOptions = {}, cors?: BrowserCors) {
+  const chain = middy<HttpEvent, HttpResult>({ timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(observability.logger, { resetKeys: true, logEvent: false }))
     .use(correlateRequest(observability.logger))
-    .use(publishMetrics(observability.metrics))
-    .use(errorBoundary(observability.logger, errors))
-    .handler(fn);
+    .use(publishMetrics(observability.metrics));
+  // Browser-facing routes: before the boundary, so its onError adds CORS to the answer the boundary has shaped.
+  if (cors) chain.use(corsMiddleware(cors));
+  return chain.use(errorBoundary(observability.logger, errors)).handler(fn);
 }
