@@ -4,6 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, version as esbuildVersion, type BuildOptions } from 'esbuild';
 import { FUNCTION_ASSETS, type FunctionAsset } from '../cdk/function-assets';
+import { LAMBDA_BUNDLE_ALIASES } from '../src/lambda/bundle-aliases';
 
 /** The repository root (this file is `scripts/build-assets.ts`). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,6 +35,8 @@ export const LAMBDA_BUILD_OPTIONS = {
   sourcemap: false,
   legalComments: 'none',
   logLevel: 'error',
+  // The entries' own substitutions (the env-only credential chain): src/lambda/bundle-aliases.ts.
+  alias: LAMBDA_BUNDLE_ALIASES,
 } as const satisfies BuildOptions;
 
 /** What the manifest records: esbuild's version, the options, and the SHA-256 of every input file of every asset. */
