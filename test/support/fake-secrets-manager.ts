@@ -61,6 +61,14 @@ export interface FakeSecretsManager {
   calls: { accessKeyId: string; operation: string; secretArn?: string }[];
   /** Stores a new AWSCURRENT value (as an operator's put-secret-value would); AWSPREVIOUS moves to the old one. */
   putCurrent(secretId: string, value: string): void;
+  /**
+   * The rotation function `RotateSecret` invokes (as the secret's configured
+   * Lambda): the API call answers at once with the new version id and the
+   * steps run in the background, as the service runs them. Unset: refused.
+   */
+  rotationFunction?: (event: FakeRotationEvent) => Promise<void>;
+  /** Errors of background rotations started by `RotateSecret`. */
+  rotationFailures: unknown[];
   close(): Promise<void>;
 }
 
@@ -85,7 +93,37 @@ export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
   const stagesOf = (secret: Secret) =>
     Object.fromEntries([...secret.versions.entries()].filter(([, v]) => v.stages.size > 0).map(([id, v]) => [id, [...v.stages]]));
 
+  /** Labels a new version AWSPENDING now; the returned promise runs the four steps and resolves with the version id. */
+  const startRotation = (secretId: string, invoke: (event: FakeRotationEvent) => Promise<void>): { versionId: string; done: Promise<string> } => {
+    const secret = find(secretId);
+    const currentBefore = holder(secret, 'AWSCURRENT')?.[0];
+    const pending = holder(secret, 'AWSPENDING')?.[0];
+    if (pending && pending !== currentBefore) throw new ApiError('InvalidRequestException', "A previous rotation isn't complete. That rotation will be reattempted.");
+    secret.rotationEnabled = true;
+    const versionId = randomUUID();
+    secret.versions.set(versionId, { stages: new Set() });
+    moveLabel(secret, 'AWSPENDING', versionId);
+    const done = (async () => {
+      for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
+        await invoke({ Step: step, SecretId: secret.arn, ClientRequestToken: versionId });
+      }
+      if (holder(secret, 'AWSCURRENT')?.[0] !== versionId) throw new Error('finishSecret did not move AWSCURRENT to the new version');
+      secret.versions.get(versionId)!.stages.delete('AWSPENDING');
+      return versionId;
+    })();
+    return { versionId, done };
+  };
+  const rotationFailures: unknown[] = [];
+  let rotationFunction: FakeSecretsManager['rotationFunction'];
+
   const operationsTable: Record<string, (input: Record<string, unknown>) => unknown> = {
+    RotateSecret(input) {
+      const secret = find(input.SecretId);
+      if (!rotationFunction) throw new ApiError('InvalidRequestException', 'No Lambda rotation function ARN is associated with this secret.');
+      const { versionId, done } = startRotation(secret.arn, rotationFunction);
+      done.catch((error: unknown) => rotationFailures.push(error));
+      return { ARN: secret.arn, Name: secret.name, VersionId: versionId };
+    },
     GetSecretValue(input) {
       const secret = find(input.SecretId);
       const stage = typeof input.VersionStage === 'string' ? input.VersionStage : input.VersionId ? undefined : 'AWSCURRENT';
@@ -199,21 +237,15 @@ export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
       return arn;
     },
     async rotate(secretId, invoke) {
-      const secret = find(secretId);
-      const currentBefore = holder(secret, 'AWSCURRENT')?.[0];
-      const pending = holder(secret, 'AWSPENDING')?.[0];
-      if (pending && pending !== currentBefore) throw new Error('a previous rotation is still pending');
-      secret.rotationEnabled = true;
-      const versionId = randomUUID();
-      secret.versions.set(versionId, { stages: new Set() });
-      moveLabel(secret, 'AWSPENDING', versionId);
-      for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
-        await invoke({ Step: step, SecretId: secret.arn, ClientRequestToken: versionId });
-      }
-      if (holder(secret, 'AWSCURRENT')?.[0] !== versionId) throw new Error('finishSecret did not move AWSCURRENT to the new version');
-      secret.versions.get(versionId)!.stages.delete('AWSPENDING');
-      return versionId;
+      return startRotation(secretId, invoke).done;
     },
+    get rotationFunction() {
+      return rotationFunction;
+    },
+    set rotationFunction(invoke) {
+      rotationFunction = invoke;
+    },
+    rotationFailures,
     value(secretId, stage = 'AWSCURRENT') {
       return holder(find(secretId), stage)?.[1].value;
     },
