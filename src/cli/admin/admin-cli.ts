@@ -1,10 +1,7 @@
 import type { CliIo } from '../run-cli';
 import { CliError, ExitCodes, type ExitCode } from '../cli-error';
-import { configCommand } from './config-commands';
 import { adminHelp } from './admin-help';
 import { isAdminGroup, parseAdminLine } from './admin-options';
-import { keysCommand } from './keys-commands';
-import { sessionsCommand } from './sessions-commands';
 
 /**
  * `tollgate sessions|keys|config …`: the operators' commands. Loaded by
@@ -21,9 +18,10 @@ export async function runAdmin(argv: readonly string[], io: CliIo): Promise<Exit
       return ExitCodes.ok;
     }
     const { line } = invocation;
-    if (line.action.startsWith('sessions ')) return await sessionsCommand(line, io);
-    if (line.action.startsWith('keys ')) return await keysCommand(line, io);
-    return await configCommand(line, io);
+    // Each group loads its own modules: config needs no AWS SDK, keys no DynamoDB.
+    if (line.action.startsWith('sessions ')) return await (await import('./sessions-commands')).sessionsCommand(line, io);
+    if (line.action.startsWith('keys ')) return await (await import('./keys-commands')).keysCommand(line, io);
+    return await (await import('./config-commands')).configCommand(line, io);
   } catch (error) {
     const failure = error instanceof CliError ? error : new CliError(ExitCodes.refused, `unexpected failure: ${(error as Error)?.message ?? String(error)}`);
     io.stderr.write(`${prefix}: ${failure.message}\n`);
