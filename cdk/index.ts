@@ -5,7 +5,7 @@
  */
 export { TollgateService, type TollgateServiceProps } from './tollgate-service';
 export { TollgateStack, type TollgateStackProps } from './tollgate-stack';
-export { TollgateAuthorizer, type TollgateAuthorizerProps } from './tollgate-authorizer';
+export { TollgateAuthorizer, type TollgateAuthorizerProps, type TokenSource } from './tollgate-authorizer';
 export { deployConfigFromText, loadDeployConfig, type DeployConfig } from './deploy-config';
-export { ConfigError, type TollgateConfigInput } from '../src/config/config';
-export type { TokenSource } from '../src/authorizer/authorizer';
+export { ConfigError } from '../src/config/config-error';
+export type { TollgateConfigInput } from '../src/config/config';

@@ -3,9 +3,14 @@ import { CfnAuthorizer, IdentitySource, RequestAuthorizer } from 'aws-cdk-lib/aw
 import { HttpLambdaAuthorizer, HttpLambdaResponseType, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import type { TokenSource } from '../src/authorizer/authorizer';
-import { authorizerEnvironment } from '../src/contract/authorizer-config';
+import { authorizerEnvironment, type AuthorizerConfig } from '../src/contract/authorizer-config';
 import { TollgateFunction } from './tollgate-function';
+
+/**
+ * Where the authorizer reads the token (`TokenSource` of src/authorizer/authorizer.ts, from the
+ * settings contract the function checks at init, which names no Lambda event types).
+ */
+export type TokenSource = AuthorizerConfig['tokenSources'][number];
 
 export interface TollgateAuthorizerProps {
   /** Tollgate's issuer URL: exactly the `iss` of its access tokens (the stack's `Issuer` output). */

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync, 
 import { dirname, join, relative } from 'node:path';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { ROOT, buildAssets } from './build-assets';
-import { COMMITTED_SCHEMA_PATH, configJsonSchema } from './config-schema';
+import { COMMITTED_SCHEMA_PATH, configJsonSchema, configTypeExpressions } from './config-schema';
 
 /**
  * `npm run build [-- part …]`: everything the package ships, into `dist/`.
@@ -138,12 +138,42 @@ async function buildTypes(): Promise<void> {
   // TypeScript 7 (native) emits declarations for the entry points tsconfig.types.json lists; esbuild has no type information.
   execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.types.json')], { cwd: ROOT, stdio: 'inherit' });
   for (const file of [...walk(outDir)].filter((name) => name.endsWith('.d.ts'))) {
-    const text = withExtensions(file, readFileSync(file, 'utf8'));
+    let text = withExtensions(file, readFileSync(file, 'utf8'));
+    if (relative(outDir, file) === join('src', 'config', 'config.d.ts')) text = withoutZod(file, text);
     writeFileSync(file, text);
     // The same declarations as CommonJS (`.d.cts` naming `.cjs`), for `require('tollgate/cdk')` under node16/nodenext:
     // this package is "type": "module", so a `.d.ts` here describes an ES module, which a CommonJS file cannot require.
     writeFileSync(file.replace(/\.d\.ts$/, '.d.cts'), text.replace(/((?:from|import)\s*\(?\s*)(['"])(\.{1,2}\/[^'"]*)\.js\2/g, '$1$2$3.cjs$2'));
   }
+}
+
+/**
+ * The config module's declarations describe its types through zod
+ * (`z.input<typeof configSchema>`), which the package does not depend on: the
+ * schema's declaration goes, and the two config types become the plain
+ * TypeScript types printed from its JSON Schemas. Fails the build when the
+ * module's shape changed so that this no longer applies.
+ */
+function withoutZod(file: string, text: string): string {
+  const { input, output } = configTypeExpressions();
+  const lines = text.split('\n');
+  const kept: string[] = [];
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index]!;
+    if (line === "import * as z from 'zod';" || line.startsWith('type Fits<')) continue;
+    // Multi-line declarations that only zod can describe: the schema itself and the compile-time check that the schema produces the domain's types.
+    if (line.startsWith('export declare const configSchema') || line.startsWith('export type SchemaProducesDomainShapes')) {
+      while (index + 1 < lines.length && !/^(export |declare |type |import |\/\*\*)/.test(lines[index + 1]!)) index++;
+      continue;
+    }
+    kept.push(line);
+  }
+  const result = kept
+    .join('\n')
+    .replace('z.input<typeof configSchema>', input)
+    .replace('DeepReadonly<z.output<typeof configSchema>>', `DeepReadonly<${output}>`);
+  if (/\bz\.|'zod'|configSchema/.test(result)) throw new Error(`${relative(ROOT, file)}: zod is still named after removing it; update withoutZod in scripts/build.ts`);
+  return result;
 }
 
 /**
