@@ -1,4 +1,15 @@
-import { looksLikeRefreshToken, newRefreshToken, newSessionId, parseRefreshToken, sameHash, tokenFingerprint } from '../../src/domain/refresh-token';
+import {
+  looksLikeRefreshToken,
+  newRefreshToken,
+  newSessionId,
+  newWriteId,
+  openSuccessor,
+  parseRefreshToken,
+  sameHash,
+  sealSuccessor,
+  singleUseSessionId,
+  tokenFingerprint,
+} from '../../src/domain/refresh-token';
 
 const SID = 'AAAAAAAAAAAAAAAAAAAAAA';
 const SECRET = 'B'.repeat(43);
@@ -97,5 +108,70 @@ describe('tokenFingerprint', () => {
     expect(tokenFingerprint('a.b.c')).toBe(tokenFingerprint('a.b.c'));
     expect(tokenFingerprint('a.b.c')).not.toBe(tokenFingerprint('a.b.d'));
     expect(tokenFingerprint('a.b.c')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+});
+
+describe('sealSuccessor / openSuccessor (the rotation grace window)', () => {
+  const sid = newSessionId();
+  const previous = newRefreshToken(sid);
+  const successor = newRefreshToken(sid);
+
+  it('opens, with the previous token, exactly the successor it sealed', () => {
+    const box = sealSuccessor(previous.token, successor.token);
+
+    expect(openSuccessor(previous.token, box)).toBe(successor.token);
+    expect(parseRefreshToken(openSuccessor(previous.token, box)!)!.secretHash).toBe(successor.secretHash);
+  });
+
+  it('holds no usable token: neither secret nor their stored hashes are in it, and it differs on every seal', () => {
+    const box = sealSuccessor(previous.token, successor.token);
+
+    for (const part of [successor.token.split('.')[1]!, previous.token.split('.')[1]!, successor.secretHash, previous.secretHash]) expect(box).not.toContain(part);
+    expect(sealSuccessor(previous.token, successor.token)).not.toBe(box);
+  });
+
+  it.each([
+    ['another token of the session (the successor itself)', () => successor.token],
+    ['a token of another session with the same secret', () => `tgr_${newSessionId()}.${previous.token.split('.')[1]}`],
+    ['a forged token', () => newRefreshToken(sid).token],
+    ['no token', () => 'not-a-token'],
+  ])('does not open for %s', (_name, presented) => {
+    expect(openSuccessor(presented(), sealSuccessor(previous.token, successor.token))).toBeUndefined();
+  });
+
+  it.each([
+    ['absent', undefined],
+    ['empty', ''],
+    ['another version', sealSuccessor(previous.token, successor.token).replace(/^v1\./, 'v2.')],
+    ['truncated', sealSuccessor(previous.token, successor.token).slice(0, -2)],
+    ['tampered', sealSuccessor(previous.token, successor.token).replace(/.$/, (last) => (last === 'A' ? 'B' : 'A'))],
+    ['an extra part', `${sealSuccessor(previous.token, successor.token)}.x`],
+  ])('does not open a box that is %s', (_name, box) => {
+    expect(openSuccessor(previous.token, box)).toBeUndefined();
+  });
+
+  it('refuses to seal tokens of two sessions', () => {
+    expect(() => sealSuccessor(previous.token, newRefreshToken(newSessionId()).token)).toThrow();
+  });
+});
+
+describe('singleUseSessionId', () => {
+  it('is a sid-shaped digest of the single-use key: the same key, the same sid; another key, another sid', () => {
+    const sid = singleUseSessionId('subject#github#run-1');
+
+    expect(sid).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(singleUseSessionId('subject#github#run-1')).toBe(sid);
+    expect(singleUseSessionId('subject#github#run-2')).not.toBe(sid);
+    expect(singleUseSessionId('subject#ghes#run-1')).not.toBe(sid);
+    expect(parseRefreshToken(newRefreshToken(sid).token)!.sid).toBe(sid);
+  });
+});
+
+describe('newWriteId', () => {
+  it('is 96 random bits, different on every call', () => {
+    const ids = new Set(Array.from({ length: 50 }, () => newWriteId()));
+
+    expect(ids.size).toBe(50);
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{16}$/);
   });
 });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { singleUseSessionId } from '../../src/domain/refresh-token';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { newRefreshToken, newSessionId, singleUseSessionId } from '../../src/domain/refresh-token';
 import { TestClock } from '../support/clock';
 import { sidOf, startTokenSuite, type TokenSuite } from './token-fixtures';
 
@@ -92,6 +93,48 @@ describe('the stored session item', () => {
     expect(await suite.counts()).toEqual({ sessions: before.sessions + 1, guards: before.guards });
     expect((await suite.item(sid))!.ttl).toBeGreaterThanOrEqual(suite.now() + 300 + 30);
     expect((await suite.tollgate.exchange(await suite.githubToken({ jti }))).json).toEqual({ error: 'invalid_grant', error_description: 'subject token was already used' });
+  });
+
+  it('refreshes a session stored before the one-write refresh (no idleTimeoutSeconds, no write id) in a second write that records its idle timeout', async () => {
+    const sid = newSessionId();
+    const [older, previous, current] = [newRefreshToken(sid), newRefreshToken(sid), newRefreshToken(sid)];
+    const now = suite.now();
+    await suite.db.send(
+      new PutCommand({
+        TableName: suite.tollgate.tables.sessions,
+        Item: {
+          sid,
+          sub: 'github:repo:acme/app:ref:refs/heads/main',
+          kind: 'ci',
+          trust: 'github',
+          scopes: ['orders:read'],
+          sidCreatedAt: now - 120,
+          sidExpiry: now - 120 + 3_600,
+          idleExpiry: now - 60 + 1_800,
+          refreshCount: 2,
+          refreshHash: current.secretHash,
+          prevRefreshHash: previous.secretHash,
+          rotatedAt: now - 60,
+          usedHashes: [older.secretHash],
+          status: 'active',
+          context: { gh: { repository: 'acme/app' } },
+          ttl: now - 120 + 3_600 + 86_400,
+        },
+      }),
+    );
+
+    const answer = await suite.tollgate.refresh(current.token);
+
+    expect(answer.status).toBe(200);
+    const item = await suite.item(sid);
+    expect(item).toMatchObject({ refreshCount: 3, idleTimeoutSeconds: 1_800, idleExpiry: now + 1_800, prevRefreshHash: current.secretHash, rotatedAt: now });
+    // Shifted by one; the slots the old list did not fill are padded with the new previous hash.
+    expect((item!.usedHashes as string[]).slice(0, 2)).toEqual([previous.secretHash, older.secretHash]);
+    expect(new Set(item!.usedHashes as string[])).toEqual(new Set([previous.secretHash, older.secretHash, current.secretHash]));
+    // The older tokens are still remembered as rotated: presenting one (past the grace window) is reuse.
+    clock.advance(11);
+    expect((await suite.tollgate.refresh(older.token)).json).toEqual({ error: 'invalid_grant', error_description: 'refresh token was already used' });
+    expect(await suite.item(sid)).toMatchObject({ status: 'revoked', endReason: 'refresh_reuse' });
   });
 
   it('writes no marker for a user subject token', async () => {
