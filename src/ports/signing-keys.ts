@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 
 export interface ActiveSigningKey {
@@ -13,9 +14,18 @@ export interface SigningKeys {
   publicJwks: JWK[];
   /** Public verification keys by `kid`. */
   verificationKey(kid: string): CryptoKey | undefined;
+  /** The published key of `kid` prepared once for `node:crypto` (Tollgate's own verification path), with its algorithm. */
+  preparedKey(kid: string): PreparedVerificationKey | undefined;
 }
 
 /** Loads the signing keys (cached by the implementation); throws `UnavailableError('signing_keys')` when it cannot. */
 export interface SigningKeySource {
   load(): Promise<SigningKeys>;
+}
+
+/** A published key as `node:crypto` verifies with it: imported once per key set, never per token. */
+export interface PreparedVerificationKey {
+  kid: string;
+  alg: string;
+  key: KeyObject;
 }
