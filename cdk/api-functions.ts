@@ -4,7 +4,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { REFRESH_FUNCTION_TIMEOUT_SECONDS, REFRESH_INVOKE_TIMEOUT_MS } from '../src/contract/refresh-function';
 import { SESSION_INDEXES } from '../src/contract/tables';
-import type { FunctionName } from '../src/app/routes';
+import type { FunctionName } from '../src/contract/routes';
 import type { TollgateConfig } from '../src/config/config';
 import { EnvNames } from '../src/contract/env-names';
 import type { SecretReader } from './deploy-config';
@@ -54,7 +54,7 @@ export interface ApiFunctionsProps {
  *
  * The proxy function exists only when the config has a `proxy` section, the
  * Clerk webhook function only with `webhooks.clerk`. A new function is one
- * more `make` here with its statements, and its route in `src/app/routes.ts`.
+ * more `make` here with its statements, and its route in `src/contract/routes.ts`.
  */
 export class ApiFunctions extends Construct {
   readonly functions: Partial<Record<FunctionName, TollgateFunction>>;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, SECRET_REF, parseConfig, type TollgateConfig } from '../src/config/config';
-import { API_ROUTES } from '../src/app/routes';
+import { API_ROUTES } from '../src/contract/routes';
 import { canonicalJson, configStamp } from '../src/contract/config-stamp';
 
 /**

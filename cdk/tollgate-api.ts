@@ -18,7 +18,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ARecord, HostedZone, RecordTarget } from 'aws-cdk-lib/aws-route53';
 import { ApiGatewayDomain } from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
-import { API_ROUTES, type FunctionName } from '../src/app/routes';
+import { API_ROUTES, type FunctionName } from '../src/contract/routes';
 import type { AwsConfig, CorsConfig } from '../src/config/config';
 import type { TollgateFunction } from './tollgate-function';
 
@@ -250,7 +250,7 @@ export class TollgateApi extends Construct {
     });
   }
 
-  /** Adds every route of `src/app/routes.ts` whose function exists, as a Lambda proxy integration. */
+  /** Adds every route of `src/contract/routes.ts` whose function exists, as a Lambda proxy integration. */
   addRoutes(functions: Partial<Record<FunctionName, TollgateFunction>>): void {
     for (const route of API_ROUTES) {
       const fn = functions[route.fn];

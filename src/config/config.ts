@@ -186,7 +186,7 @@ const throttleSchema = z.strictObject({
   burstLimit: z.number().int().min(1).max(1_000_000),
 });
 
-/** `"POST /token"`: a method (or `ANY`) and an API Gateway resource path, as in `src/app/routes.ts`. */
+/** `"POST /token"`: a method (or `ANY`) and an API Gateway resource path, as in `src/contract/routes.ts`. */
 export const ROUTE_KEY = /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|ANY) (\/|(\/[^/\s]+)+)$/;
 
 /**

@@ -12,7 +12,7 @@ import { compose } from '../app/compose';
 import { composeClerkWebhook } from '../app/compose-clerk-webhook';
 import { configFromEnvironment } from '../app/config-file';
 import { createObservability, type Runtime } from '../app/runtime';
-import { API_ROUTES, type FunctionName } from '../app/routes';
+import { API_ROUTES, type FunctionName } from '../contract/routes';
 import type { Services } from '../app/services';
 import { createMetadataHandler } from '../handlers/metadata-handler';
 import { createRevokeHandler } from '../handlers/revoke-handler';

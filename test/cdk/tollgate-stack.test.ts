@@ -4,7 +4,7 @@ import { Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { API_ROUTES } from '../../src/app/routes';
+import { API_ROUTES } from '../../src/contract/routes';
 import { EnvNames } from '../../src/contract/env-names';
 import { RateLimitedError } from '../../src/domain/errors';
 import { errorResponse } from '../../src/http/errors';
@@ -110,7 +110,7 @@ describe('Tollgate stack', () => {
       expect(JSON.stringify(template.toJSON())).not.toMatch(/"DataTraceEnabled":true/);
     });
 
-    it('serves every route of src/app/routes.ts with a Lambda proxy integration of the function for that job', () => {
+    it('serves every route of src/contract/routes.ts with a Lambda proxy integration of the function for that job', () => {
       for (const route of API_ROUTES) {
         const fn = stack.functions.functions[route.fn]!;
         const resource = stack.api.api.root.resourceForPath(route.resource);

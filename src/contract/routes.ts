@@ -1,6 +1,7 @@
 /**
  * The HTTP interface: one table for the CDK stack (API Gateway resources and
  * the function behind each) and the local server, so the two cannot drift.
+ * Part of the contract: it imports nothing.
  */
 export type FunctionName = 'token' | 'refresh' | 'verify' | 'revoke' | 'metadata' | 'proxy' | 'clerkWebhook';
 
