@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, SECRET_REF, parseConfig, type TollgateConfig } from '../src/config/config';
 import { API_ROUTES } from '../src/contract/routes';
-import { canonicalJson, configStamp } from '../src/contract/config-stamp';
+import { canonicalJson, configStamp } from '../src/config/config-stamp';
 
 /**
  * Lambda's limit for all of a function's environment variables together is
@@ -21,7 +21,7 @@ export interface DeployConfig {
    * check `functionConfigStamp` instead (`src/app/deployed-config.ts`).
    */
   functionConfigJson: string;
-  /** `TOLLGATE_CONFIG_STAMP`: the schema version and SHA-256 of `functionConfigJson` (`src/contract/config-stamp.ts`). */
+  /** `TOLLGATE_CONFIG_STAMP`: the schema version and SHA-256 of `functionConfigJson` (`src/config/config-stamp.ts`). */
   functionConfigStamp: string;
   /** Secrets Manager ids (names or ARNs) each function reads through secret refs: only that function is granted them. */
   secretIds: Record<SecretReader, string[]>;

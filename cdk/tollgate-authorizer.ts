@@ -3,7 +3,7 @@ import { CfnAuthorizer, IdentitySource, RequestAuthorizer } from 'aws-cdk-lib/aw
 import { HttpLambdaAuthorizer, HttpLambdaResponseType, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { authorizerEnvironment, type AuthorizerConfig } from '../src/contract/authorizer-config';
+import { authorizerEnvironment, type AuthorizerConfig } from '../src/config/authorizer-config';
 import { TollgateFunction } from './tollgate-function';
 
 /**

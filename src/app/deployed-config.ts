@@ -2,12 +2,12 @@ import type { TollgateConfig } from '../config/config';
 import { ConfigError } from '../config/config-error';
 import { SIGNING_ALGORITHMS } from '../config/config-rules';
 import { EnvNames } from '../contract/env-names';
-import { checkConfigStamp, CONFIG_SCHEMA_VERSION, type StampProblem } from '../contract/config-stamp';
+import { checkConfigStamp, CONFIG_SCHEMA_VERSION, type StampProblem } from '../config/config-stamp';
 
 /*
  * A deployed function's config: validated once, at synth, by the full schema
  * (`cdk/deploy-config.ts`), and handed over as canonical JSON with a stamp
- * (`src/contract/config-stamp.ts`). The function's init checks the stamp and
+ * (`src/config/config-stamp.ts`). The function's init checks the stamp and
  * a few structural facts instead of loading the schema library; anything
  * that did not pass synth validation (an edited environment variable, a
  * config stamped for another schema version, no stamp at all) stops the init

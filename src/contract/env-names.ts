@@ -8,7 +8,7 @@ export const EnvNames = {
   configFile: 'TOLLGATE_CONFIG',
   /** The config itself as JSON (deployed functions: secret refs stay refs). */
   configJson: 'TOLLGATE_CONFIG_JSON',
-  /** Deployed functions: the stamp synth puts beside the validated config (schema version and digest, `src/contract/config-stamp.ts`). */
+  /** Deployed functions: the stamp synth puts beside the validated config (schema version and digest, `src/config/config-stamp.ts`). */
   configStamp: 'TOLLGATE_CONFIG_STAMP',
   /** Base URL the API is served on; the default `issuer` when the config sets none. */
   publicBaseUrl: 'TOLLGATE_PUBLIC_BASE_URL',
@@ -43,6 +43,6 @@ export const AuthorizerEnvNames = {
   routeScopes: 'TOLLGATE_AUTHORIZER_ROUTE_SCOPES',
   /** Seconds to cache introspection answers; unset = offline verification only. */
   introspectCacheSeconds: 'TOLLGATE_AUTHORIZER_INTROSPECT_SECONDS',
-  /** The stamp synth puts beside the validated settings above (`src/contract/authorizer-config.ts`). */
+  /** The stamp synth puts beside the validated settings above (`src/config/authorizer-config.ts`). */
   configStamp: 'TOLLGATE_AUTHORIZER_CONFIG_STAMP',
 } as const;

@@ -1,4 +1,4 @@
-import { authorizerConfigFromEnvironment } from '../contract/authorizer-config';
+import { authorizerConfigFromEnvironment } from '../config/authorizer-config';
 import { createAuthorizer } from '../authorizer/authorizer';
 import { createVerifier } from '../verifier';
 

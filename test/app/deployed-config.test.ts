@@ -1,7 +1,7 @@
 import { ConfigError } from '../../src/config/config';
 import { EnvNames } from '../../src/contract/env-names';
 import { configFromStamp } from '../../src/app/deployed-config';
-import { canonicalJson, configStamp, CONFIG_SCHEMA_VERSION } from '../../src/contract/config-stamp';
+import { canonicalJson, configStamp, CONFIG_SCHEMA_VERSION } from '../../src/config/config-stamp';
 import { deployConfigFromText } from '../../cdk/deploy-config';
 import { FULL_CONFIG } from '../cdk/test-configs';
 

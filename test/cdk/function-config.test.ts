@@ -1,8 +1,8 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { configFromStamp } from '../../src/app/deployed-config';
-import { authorizerConfigFromEnvironment } from '../../src/contract/authorizer-config';
-import { checkConfigStamp } from '../../src/contract/config-stamp';
+import { authorizerConfigFromEnvironment } from '../../src/config/authorizer-config';
+import { checkConfigStamp } from '../../src/config/config-stamp';
 import { AuthorizerEnvNames, EnvNames } from '../../src/contract/env-names';
 import { TollgateAuthorizer } from '../../cdk/tollgate-authorizer';
 import { cdkJsonContext, synthTollgate, type SynthResult } from './synth-tollgate';

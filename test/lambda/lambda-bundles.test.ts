@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { EnvNames } from '../../src/contract/env-names';
 import { AuthorizerEnvNames } from '../../src/contract/env-names';
-import { authorizerEnvironment } from '../../src/contract/authorizer-config';
+import { authorizerEnvironment } from '../../src/config/authorizer-config';
 import { FUNCTION_ASSETS, type FunctionAsset } from '../../cdk/function-assets';
 import { deployConfigFromText } from '../../cdk/deploy-config';
 import { LAMBDA_BUILD_OPTIONS } from '../../scripts/build-assets';

@@ -1,5 +1,5 @@
-import { isSafeUrl, SCOPE_TOKEN } from '../config/config-rules';
-import { AuthorizerEnvNames } from './env-names';
+import { isSafeUrl, SCOPE_TOKEN } from './config-rules';
+import { AuthorizerEnvNames } from '../contract/env-names';
 import { canonicalJson, checkConfigStamp, configStamp } from './config-stamp';
 
 /**

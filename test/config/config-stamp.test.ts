@@ -1,4 +1,4 @@
-import { canonicalJson, checkConfigStamp, configStamp, CONFIG_SCHEMA_VERSION } from '../../src/contract/config-stamp';
+import { canonicalJson, checkConfigStamp, configStamp, CONFIG_SCHEMA_VERSION } from '../../src/config/config-stamp';
 
 describe('config stamp', () => {
   it('gives equal values equal text, whatever the key order', () => {
