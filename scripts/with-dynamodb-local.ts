@@ -3,6 +3,13 @@
  * the npm package amplify-dynamodb-simulator, under the machine's Java) in
  * memory on a loopback port, runs the integration suites against it, and
  * stops it. Tollgate's code is unchanged: only DYNAMODB endpoints differ.
+ *
+ * The suites run the way a user's shell is set up when they also deploy: a
+ * real region (`AWS_REGION=eu-west-1`) and access keys in the environment
+ * (fake ones, `AKIA…EXAMPLE`), never the local defaults, so every client
+ * Tollgate builds signs with them (issue 13.10: tables created by one client
+ * configuration and used by another land in different DynamoDB Local
+ * databases). A value the caller already set is kept.
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -11,6 +18,13 @@ import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const emulator = join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
+
+/** What a deploying user's shell has: a region and (here fake) keys, AWS's documented example ones. */
+const SHELL_LIKE_AWS_ENV = {
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+};
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -49,7 +63,9 @@ async function main(): Promise<number> {
   const port = await freePort();
   const java = spawn(
     'java',
-    // -sharedDb: one database whatever the credentials and region, like one AWS account (suites sign with different test keys).
+    // -sharedDb: one database whatever the credentials and region, like one AWS account: the suites' own inspection clients
+    // sign with 'local' keys. Without it DynamoDB Local keeps a database per key and region, which test/local/npm-start.int.test.ts
+    // reproduces (a store per signing key and region) for `npm start` in every run.
     ['-Djava.library.path=./DynamoDBLocal_lib', '-jar', 'DynamoDBLocal.jar', '-inMemory', '-sharedDb', '-port', String(port)],
     { cwd: emulator, stdio: ['ignore', 'ignore', 'inherit'] },
   );
@@ -59,7 +75,7 @@ async function main(): Promise<number> {
     process.stdout.write(`DynamoDB Local listening on ${endpoint}\n`);
     const jest = spawn('npx', ['jest', '--selectProjects', 'integration', ...process.argv.slice(2)], {
       stdio: 'inherit',
-      env: { ...process.env, TOLLGATE_TEST_DYNAMODB_ENDPOINT: endpoint },
+      env: { ...SHELL_LIKE_AWS_ENV, ...process.env, TOLLGATE_TEST_DYNAMODB_ENDPOINT: endpoint },
     });
     return await new Promise<number>((resolve) => jest.on('exit', (code) => resolve(code ?? 1)));
   } finally {

@@ -61,9 +61,20 @@ function matchRoute(routes: readonly LocalRoute[], method: string, path: string)
  * deployed functions receive, with the body base64-encoded as API Gateway
  * does with binary media types `*\/*`, and the caller's socket address as
  * `sourceIp`. The path is passed on raw (still percent-encoded), as API
- * Gateway hands `{proxy+}` to the function.
+ * Gateway hands `{proxy+}` to the function. With `publicUrl` (the server's
+ * configured public base URL), `requestContext.domainName`, its path and
+ * `X-Forwarded-Proto` come from it, as API Gateway's come from its own
+ * domain: never from the client's `Host` header.
  */
-export function toApiGatewayEvent(request: IncomingMessage, body: Buffer, route: LocalRoute, path: string, query: string, pathParameters: Record<string, string> | null): HttpEvent {
+export function toApiGatewayEvent(
+  request: IncomingMessage,
+  body: Buffer,
+  route: LocalRoute,
+  path: string,
+  query: string,
+  pathParameters: Record<string, string> | null,
+  publicUrl?: URL,
+): HttpEvent {
   // Names are data: `constructor` or `__proto__` is a header like any other (null-prototype maps).
   const headers: Record<string, string> = Object.create(null);
   const multiValueHeaders: Record<string, string[]> = Object.create(null);
@@ -84,7 +95,7 @@ export function toApiGatewayEvent(request: IncomingMessage, body: Buffer, route:
   }
   const gatewayHeaders: Record<string, string> = {
     'X-Forwarded-For': forwardedFor ? `${forwardedFor}, ${sourceIp}` : sourceIp,
-    'X-Forwarded-Proto': 'http',
+    'X-Forwarded-Proto': publicUrl ? publicUrl.protocol.replace(/:$/, '') : 'http',
     'X-Forwarded-Port': String(request.socket.localPort ?? ''),
   };
   for (const [name, value] of Object.entries(gatewayHeaders)) {
@@ -116,10 +127,12 @@ export function toApiGatewayEvent(request: IncomingMessage, body: Buffer, route:
       accountId: 'local',
       apiId: 'local',
       authorizer: null,
-      domainName: request.headers.host ?? '127.0.0.1',
+      // API Gateway's own domain, never the client's Host header: a DPoP proof's htu is checked against it (calledUrl).
+      domainName: publicUrl?.host ?? request.headers.host ?? '127.0.0.1',
       httpMethod: request.method ?? 'GET',
       identity: gatewayIdentity(sourceIp, request.headers['user-agent'] ?? null),
-      path,
+      // As with a custom domain's base path: the public URL's path (a reverse proxy in front strips it) comes first.
+      path: `${publicUrl ? publicUrl.pathname.replace(/\/+$/, '') : ''}${path}`,
       protocol: `HTTP/${request.httpVersion}`,
       requestId,
       requestTimeEpoch: Date.now(),
@@ -167,7 +180,8 @@ function gatewayError(response: ServerResponse, status: number, message: string)
  * resource, builds the event, runs the same handler a Lambda function runs,
  * and writes its result back.
  */
-export function apiGatewayListener(routes: readonly LocalRoute[]) {
+export function apiGatewayListener(routes: readonly LocalRoute[], options: { publicUrl?: string } = {}) {
+  const publicUrl = options.publicUrl ? new URL(options.publicUrl) : undefined;
   return (request: IncomingMessage, response: ServerResponse): void => {
     const rawUrl = request.url ?? '/';
     const queryIndex = rawUrl.indexOf('?');
@@ -190,7 +204,7 @@ export function apiGatewayListener(routes: readonly LocalRoute[]) {
         // API Gateway REST answers unknown resources with 403 "Missing Authentication Token"; a plain 404 is kinder locally.
         return gatewayError(response, 404, 'Not Found');
       }
-      const event = toApiGatewayEvent(request, Buffer.concat(chunks), match.route, path, query, match.pathParameters);
+      const event = toApiGatewayEvent(request, Buffer.concat(chunks), match.route, path, query, match.pathParameters, publicUrl);
       match.route
         .handler(event, lambdaContext(match.route.name, event.requestContext.requestId))
         .then((result) => send(response, result))

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDocumentClient } from '../adapters/dynamo-client';
 import type { SigningAlg, TollgateConfig, TollgateConfigInput } from '../config/config';
 import { EnvNames } from '../contract/env-names';
 import type { Clock } from '../domain/clock';
@@ -19,7 +19,8 @@ import { createRevokeHandler } from '../handlers/revoke-handler';
 import { createTokenHandler } from '../handlers/token-handler';
 import { createVerifyHandler } from '../handlers/verify-handler';
 import { createClerkWebhookHandler } from '../handlers/webhook-handler';
-import { createProxyHandler } from '../handlers/proxy-handler';
+import { createProxyHandler, createStreamingProxyHandler } from '../handlers/proxy-handler';
+import type { StreamingHttpFunction } from '../http/response-stream';
 import type { Observability } from '../http/middleware';
 import { apiGatewayListener, type LambdaHttpHandler, type LocalRoute } from './api-gateway-adapter';
 import { createDevIssuer, type DevIssuer } from './dev-issuer';
@@ -96,19 +97,28 @@ export async function startLocalTollgate(options: LocalTollgateOptions = {}): Pr
     ? { endpoint: options.dynamodbEndpoint, close: async () => undefined }
     : await startEmbeddedStore({ path: options.persist ? join(dataDir, 'store') : undefined });
   const tables = options.tables ?? { sessions: 'tollgate-sessions', guards: 'tollgate-guards' };
-  const admin = new DynamoDBClient({ endpoint: store.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  await ensureTables(admin, tables);
-  admin.destroy();
-
   const keysFile = join(dataDir, 'signing-keys.json');
 
-  // The port must be known before the config (the dev issuer's URL is on it).
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8787, host, () => resolve());
+  // Every request is answered (issue 13.9): the listener is there from the start and, in the moment before the
+  // routes are built, answers 503 like an API Gateway whose function is not ready. A fixed port is only listened
+  // on once everything is built (last, below); port 0 must be bound first to learn its number, and nobody else
+  // knows that number before this function returns.
+  let serve: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
+  const server = createServer((request, response) => {
+    if (serve) return serve(request, response);
+    response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"message":"starting"}');
   });
-  const { port } = server.address() as AddressInfo;
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const requestedPort = options.port ?? 8787;
+  if (requestedPort === 0) await listen(0);
+  const port = requestedPort === 0 ? (server.address() as AddressInfo).port : requestedPort;
   const baseUrl = `http://${host}:${port}`;
   const devIssuer = await createDevIssuer(baseUrl, join(dataDir, 'dev-issuer-key.json'));
 
@@ -126,19 +136,24 @@ export async function startLocalTollgate(options: LocalTollgateOptions = {}): Pr
   if (options.config) env[EnvNames.configJson] = JSON.stringify(options.config);
   else if (options.configFile) env[EnvNames.configFile] = options.configFile;
   else if (!env[EnvNames.configFile] && !env[EnvNames.configJson]) env[EnvNames.configJson] = JSON.stringify(defaultDevConfig(devIssuer));
-  const echoUpstream = await addEchoProxy(env);
-
+  // One client configuration for the tables and the services (issue 13.10): the shell's region and credentials
+  // (DynamoDB Local keeps a database per access key and region), placeholders only when none are set.
+  const client = createDocumentClient({ endpoint: store.endpoint, region: env.AWS_REGION, env });
+  let echoUpstream: EchoUpstream | undefined;
   const observability = options.observability ?? createObservability();
-  const runtime: Runtime = { env, observability, clock: options.clock };
+  const runtime: Runtime = { env, observability, clock: options.clock, documentClient: client };
   let config: TollgateConfig;
   let services: Services;
   try {
+    await ensureTables(client, tables);
+    echoUpstream = await addEchoProxy(env);
     // Local mode validates the config itself, with the full schema (every problem by path).
     config = configFromEnvironment(env);
     await ensureSigningKeys(keysFile, config.signing.alg);
     services = compose(config, runtime);
   } catch (error) {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+    client.destroy();
     await store.close();
     await echoUpstream?.close();
     throw error;
@@ -154,14 +169,27 @@ export async function startLocalTollgate(options: LocalTollgateOptions = {}): Pr
     clerkWebhook: createClerkWebhookHandler(composeClerkWebhook(config, runtime, { onSessionEnded: (sid) => services.gate.forget(sid) }), observability),
     proxy: createProxyHandler(services, observability),
   };
+  // Streamed like the deployed proxy (API Gateway `responseTransferMode: STREAM`, Lambda response streaming).
+  const streaming: Partial<Record<FunctionName, StreamingHttpFunction>> = { proxy: createStreamingProxyHandler(services, observability) };
   const routes: LocalRoute[] = API_ROUTES.flatMap((route) => {
     const handler = handlers[route.fn];
-    return handler ? [{ method: route.method, resource: route.resource, handler, name: `tollgate-local-${route.fn}` }] : [];
+    return handler ? [{ method: route.method, resource: route.resource, handler, streaming: streaming[route.fn], name: `tollgate-local-${route.fn}` }] : [];
   });
-  const gateway = apiGatewayListener(routes);
-  server.on('request', (request, response) => {
+  // `requestContext.domainName` and the scheme come from the public URL, never the client's Host (DPoP htu, issue 13.7).
+  const gateway = apiGatewayListener(routes, { publicUrl: env[EnvNames.publicBaseUrl] ?? baseUrl });
+  serve = (request, response) => {
     if (!devIssuer.handle(request, response)) gateway(request, response);
-  });
+  };
+  if (!server.listening) {
+    try {
+      await listen(port);
+    } catch (error) {
+      client.destroy();
+      await store.close();
+      await echoUpstream?.close();
+      throw error;
+    }
+  }
 
   return {
     baseUrl,
@@ -174,6 +202,7 @@ export async function startLocalTollgate(options: LocalTollgateOptions = {}): Pr
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      client.destroy();
       await store.close();
       await echoUpstream?.close();
     },

@@ -1,11 +1,20 @@
 import { CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SESSION_INDEXES } from '../contract/tables';
 
 /**
  * Creates Tollgate's two tables on a local store (dynalite, DynamoDB Local)
- * with the same keys, indexes and TTL attribute the CDK stack deploys.
+ * with the same keys, indexes and TTL attribute the CDK stack deploys. Pass
+ * the client the services use (a document client is fine): DynamoDB Local
+ * keeps one database per access key and region, so tables created with other
+ * credentials or another region are not where the services look.
  */
-export async function ensureTables(client: DynamoDBClient, names: { sessions: string; guards: string }): Promise<void> {
+export async function ensureTables(client: DynamoDBClient | DynamoDBDocumentClient, names: { sessions: string; guards: string }): Promise<void> {
+  // A document client sends the low-level table commands unchanged (it shares its DynamoDB client's config and stack).
+  await ensureTablesWith(client as DynamoDBClient, names);
+}
+
+async function ensureTablesWith(client: DynamoDBClient, names: { sessions: string; guards: string }): Promise<void> {
   await ensureTable(client, {
     TableName: names.sessions,
     BillingMode: 'PAY_PER_REQUEST',
