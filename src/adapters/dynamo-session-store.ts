@@ -118,6 +118,25 @@ export class DynamoSessionStore implements SessionStore {
     }
   }
 
+  async retime(sid: string, refreshHash: string, idleTimeoutSeconds: number, idleExpiry: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { sid },
+          UpdateExpression: 'SET idleTimeoutSeconds = :idle, idleExpiry = :idleExpiry, writeId = :writeId',
+          ConditionExpression: 'refreshHash = :hash AND #status = :active',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':idle': idleTimeoutSeconds, ':idleExpiry': idleExpiry, ':hash': refreshHash, ':active': 'active', ':writeId': newWriteId() },
+        }),
+      );
+    } catch (error) {
+      // Rotated again or ended meanwhile (or our own retried write): nothing left to move. Idempotent otherwise.
+      if (isConditionFailure(error)) return;
+      throw toStoreError(error);
+    }
+  }
+
   async end(sid: string, reason: SessionEndReason, now: number): Promise<boolean> {
     const status = reason === 'absolute' || reason === 'idle' || reason === 'max_refreshes' ? 'ended' : 'revoked';
     const writeId = newWriteId();

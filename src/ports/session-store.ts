@@ -69,6 +69,12 @@ export interface SessionStore {
   get(sid: string, options?: { consistent?: boolean }): Promise<Session | undefined>;
   /** A refresh in one conditional write (see `RefreshAttempt`). */
   rotate(attempt: RefreshAttempt): Promise<RefreshOutcome>;
+  /**
+   * After a rotation that applied the session's recorded idle timeout, while the config now says
+   * another: records the config's and moves the idle deadline, if the session still holds the
+   * rotation's hash (`refreshHash`). A session then follows an operator's change at its next refresh.
+   */
+  retime(sid: string, refreshHash: string, idleTimeoutSeconds: number, idleExpiry: number): Promise<void>;
   /** Ends an active session; returns false when it was not active (already ended, or absent). */
   end(sid: string, reason: SessionEndReason, now: number): Promise<boolean>;
   /** Sessions created from an upstream identity provider's session id (Clerk `sid`). */

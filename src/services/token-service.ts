@@ -267,6 +267,14 @@ export class TokenService {
     }
 
     const session = outcome.session;
+    // The write moved the idle deadline by the session's recorded timeout; after an operator changed the
+    // config, one more write applies the new one (once per session). Best effort: the answer does not wait
+    // on it failing, and the next refresh tries again.
+    const idleTimeoutSeconds = this.deps.config.sessions[session.kind].idleTimeoutSeconds;
+    if (session.idleTimeoutSeconds !== idleTimeoutSeconds) {
+      const idleExpiry = Math.min(now + idleTimeoutSeconds, session.sidExpiry);
+      await sessions.retime(session.sid, next.secretHash, idleTimeoutSeconds, idleExpiry).catch(() => undefined);
+    }
     // Webhook markers name the session's subject, known only now: one read, for webhook-governed trusts only.
     if (await this.endedUpstream(session.trust, session.sub, session.upstreamSid)) {
       if (await sessions.end(session.sid, 'upstream_session_ended', now)) {

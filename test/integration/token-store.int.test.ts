@@ -137,6 +137,17 @@ describe('the stored session item', () => {
     expect(await suite.item(sid)).toMatchObject({ status: 'revoked', endReason: 'refresh_reuse' });
   });
 
+  it('moves a session created under another idle timeout to the configured one at its next refresh (an operator changed the config)', async () => {
+    const first = await suite.session('ci');
+    const sid = sidOf(first.access_token);
+    await suite.db.send(new PutCommand({ TableName: suite.tollgate.tables.sessions, Item: { ...(await suite.item(sid)), idleTimeoutSeconds: 600 } }));
+    clock.advance(30);
+
+    expect((await suite.tollgate.refresh(first.refresh_token)).status).toBe(200);
+
+    expect(await suite.item(sid)).toMatchObject({ refreshCount: 1, idleTimeoutSeconds: 1_800, idleExpiry: suite.now() + 1_800 });
+  });
+
   it('writes no marker for a user subject token', async () => {
     const before = await suite.counts();
 
