@@ -20,8 +20,8 @@ export function isSafeUrl(value: string): boolean {
   return url.protocol === 'http:' && LOOPBACK_HOSTS.test(url.hostname);
 }
 
-/** RFC 6749 §3.3 scope-token: 1*( %x21 / %x23-5B / %x5D-7E ). */
-export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+/** RFC 6749 §3.3 scope-token (the domain owns it: `src/domain/scope.ts`). */
+export { SCOPE_TOKEN } from '../domain/scope';
 
 /** A secret reference: `env:NAME`, `aws-secretsmanager:<id>` or `aws-secretsmanager:<id>#<json key>`. */
 export const SECRET_REF = /^(env:[A-Za-z_][A-Za-z0-9_]*|aws-secretsmanager:[^#\s]+(#[^#\s]+)?)$/;

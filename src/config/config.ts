@@ -9,7 +9,7 @@ export { isSafeUrl, SCOPE_TOKEN, SECRET_REF, SIGNING_ALGORITHMS, type SigningAlg
 export { ConfigError, formatPath } from './config-error';
 // The domain owns the shapes the running code works with; the schema produces them (checked below).
 import { SESSION_KINDS, type SessionKind, type SessionPolicy } from '../domain/session';
-import type { TrustRule } from '../domain/trust';
+import type { TrustEntry, TrustRule } from '../domain/trust';
 import { HTTP_METHODS, type ProxyRoute } from '../domain/route-rules';
 import { parseOriginPattern } from '../domain/origin-pattern';
 
@@ -325,6 +325,7 @@ export type SchemaProducesDomainShapes = [
   Fits<TrustConfig['kind'], SessionKind>,
   Fits<SessionKind, TrustConfig['kind']>,
   Fits<TrustConfig['rules'][number], TrustRule>,
+  Fits<TrustConfig, TrustEntry>,
   Fits<TollgateConfig['sessions']['user'], SessionPolicy>,
   Fits<TollgateConfig['sessions']['ci'], SessionPolicy>,
   Fits<ProxyConfig['routes'][number], ProxyRoute>,

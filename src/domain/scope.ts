@@ -1,4 +1,5 @@
-import { SCOPE_TOKEN } from '../config/config-rules';
+/** RFC 6749 §3.3 scope-token: 1*( %x21 / %x23-5B / %x5D-7E ). */
+export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 /** Most scopes one request may name; more is an abuse, not a mistake. */
 export const MAX_REQUESTED_SCOPES = 100;

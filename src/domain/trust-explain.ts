@@ -1,5 +1,4 @@
-import type { TollgateConfig, TrustConfig } from '../config/config';
-import { claimMatches, grantedScopes, readClaim } from './trust';
+import { claimMatches, grantedScopes, readClaim, type TrustEntry } from './trust';
 
 /** One condition of a trust rule: the claim, its patterns, what the token holds, and whether it matched. */
 export interface ConditionOutcome {
@@ -57,14 +56,14 @@ export interface Explanation {
  * this runs offline), single use, rate limits, or whether a webhook ended the
  * upstream session. Pure: the caller decodes the token.
  */
-export function explainToken(config: TollgateConfig, header: Record<string, unknown>, claims: Record<string, unknown>, now: number): Explanation {
+export function explainToken(config: { readonly trust: readonly TrustEntry[] }, header: Record<string, unknown>, claims: Record<string, unknown>, now: number): Explanation {
   const issuer = typeof claims.iss === 'string' ? claims.iss : null;
   const entries = config.trust.filter((trust) => trust.issuer === issuer).map((trust) => explainEntry(trust, header, claims, now));
   const chosen = entries.find((entry) => entry.checks.every((check) => check.held)) ?? null;
   return { issuer, entries, chosen: chosen?.trust ?? null, scopes: chosen?.accepted ? chosen.scopes : null };
 }
 
-function explainEntry(trust: TrustConfig, header: Record<string, unknown>, claims: Record<string, unknown>, now: number): TrustOutcome {
+function explainEntry(trust: TrustEntry, header: Record<string, unknown>, claims: Record<string, unknown>, now: number): TrustOutcome {
   const rules: RuleOutcome[] = trust.rules.map((rule, index) => {
     const conditions = Object.entries(rule.claims).map(([claim, pattern]) => {
       const actual = readClaim(claims, claim);
@@ -77,7 +76,7 @@ function explainEntry(trust: TrustConfig, header: Record<string, unknown>, claim
   return { trust: trust.name, kind: trust.kind, checks, rules, scopes, accepted: checks.every((check) => check.held) && scopes !== null };
 }
 
-function entryChecks(trust: TrustConfig, header: Record<string, unknown>, claims: Record<string, unknown>, now: number): CheckOutcome[] {
+function entryChecks(trust: TrustEntry, header: Record<string, unknown>, claims: Record<string, unknown>, now: number): CheckOutcome[] {
   const checks: CheckOutcome[] = [];
   const alg = typeof header.alg === 'string' ? header.alg : '(none)';
   checks.push({ check: 'algorithm', held: (trust.algorithms as readonly string[]).includes(alg), detail: `${alg}; allowed: ${trust.algorithms.join(', ')}` });

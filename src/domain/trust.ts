@@ -1,4 +1,5 @@
 import { matchesClaimPattern } from './glob';
+import type { SessionKind } from './session';
 
 /** A claim value a rule compares with (numbers and booleans by their string form). */
 export type ClaimValue = string | number | boolean;
@@ -10,6 +11,19 @@ export interface TrustRule {
   /** Claim name or dot path → pattern. */
   readonly claims: Readonly<Record<string, ClaimPattern>>;
   readonly scopes: readonly string[];
+}
+
+/** A trust entry as the domain reads it (`trust[]` in the config; the schema produces it). */
+export interface TrustEntry {
+  readonly name: string;
+  readonly issuer: string;
+  readonly kind: SessionKind;
+  /** The JWS algorithms accepted for this issuer's tokens. */
+  readonly algorithms: readonly string[];
+  readonly audiences?: readonly string[];
+  readonly authorizedParties?: readonly string[];
+  readonly clockToleranceSeconds: number;
+  readonly rules: readonly TrustRule[];
 }
 
 /** Reads a claim by dot path (`o.rol`, `metadata.role`); `undefined` when any step is missing. */
