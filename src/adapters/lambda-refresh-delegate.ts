@@ -13,10 +13,13 @@ export { REFRESH_FUNCTION_TIMEOUT_SECONDS, REFRESH_INVOKE_TIMEOUT_MS } from '../
  * sessions). The refresh function answers like any API Gateway integration,
  * errors included, so its response goes back to the client unchanged.
  *
- * Not retried: a refresh that reached the function may have rotated the
- * token, and replaying it would look like reuse. A throttled or unreachable
- * refresh function is a 503 with `Retry-After`; a refresh function that
- * crashed (`FunctionError`) is a 500, as API Gateway would have answered it.
+ * Not retried here: the client decides. A refresh that reached the function
+ * may have rotated the token; the client's prompt retry with the same token
+ * gets the same successor within the grace window (docs/token-service.md,
+ * "Refresh"), while a retry of ours could land past it. A throttled or
+ * unreachable refresh function is a 503 with `Retry-After`; a refresh
+ * function that crashed (`FunctionError`) is a 500, as API Gateway would have
+ * answered it.
  */
 export function lambdaRefreshDelegate(client: LambdaClient, functionName: string): (event: HttpEvent) => Promise<HttpResult> {
   return async (event) => {
