@@ -36,6 +36,7 @@ function base64url(bytes: Uint8Array): string {
 const encoder = new TextEncoder();
 
 interface ReadyKey {
+  pair: CryptoKeyPair;
   privateKey: CryptoKey;
   algorithm: ProofAlgorithm;
   /** The base64url protected header (`typ`, `alg`, public `jwk`): the same for every proof. */
@@ -50,16 +51,18 @@ interface ReadyKey {
  */
 export class DpopProver {
   private key?: Promise<ReadyKey>;
+  /** Keys adopted with another tab's tokens, prepared once each. */
+  private readonly adopted = new WeakMap<CryptoKeyPair, Promise<ReadyKey>>();
   private nonce?: string;
 
   constructor(
-    private readonly keyPair: true | CryptoKeyPair,
+    private readonly keyPairOption: true | CryptoKeyPair,
     private readonly clock: { now(): number },
   ) {
     if (typeof globalThis.crypto?.subtle?.sign !== 'function') {
       throw new TypeError('dpop needs WebCrypto (crypto.subtle): a browser secure context (https or localhost), Node 20+, or a Worker');
     }
-    if (keyPair !== true && (!keyPair?.privateKey || !keyPair?.publicKey || !proofAlgorithm(keyPair.privateKey))) {
+    if (keyPairOption !== true && (!keyPairOption?.privateKey || !keyPairOption?.publicKey || !proofAlgorithm(keyPairOption.privateKey))) {
       throw new TypeError('dpop key pair must be ECDSA P-256/P-384, Ed25519, or RSASSA-PKCS1-v1_5/RSA-PSS with SHA-256');
     }
   }
@@ -69,8 +72,8 @@ export class DpopProver {
    * and fragment, `ath` the access token's hash when one is sent, the
    * current server nonce if any, a fresh `jti` and `iat` now.
    */
-  async proof(method: string, url: string, accessToken?: string): Promise<string> {
-    const key = await this.ready();
+  async proof(method: string, url: string, accessToken?: string, keyPair?: CryptoKeyPair): Promise<string> {
+    const key = await (keyPair ? this.prepared(keyPair) : this.ready());
     const target = new URL(url);
     const claims: Record<string, unknown> = {
       jti: base64url(crypto.getRandomValues(new Uint8Array(16))),
@@ -93,6 +96,21 @@ export class DpopProver {
     return true;
   }
 
+  /** The client's own key pair (made on first use with `dpop: true`). */
+  async keyPair(): Promise<CryptoKeyPair> {
+    return (await this.ready()).pair;
+  }
+
+  /** A key pair that came with a session another holder of the storage started (another tab's). */
+  private prepared(pair: CryptoKeyPair): Promise<ReadyKey> {
+    let ready = this.adopted.get(pair);
+    if (!ready) {
+      ready = this.load(pair);
+      this.adopted.set(pair, ready);
+    }
+    return ready;
+  }
+
   private ready(): Promise<ReadyKey> {
     if (!this.key) {
       this.key = this.load();
@@ -104,17 +122,18 @@ export class DpopProver {
     return this.key;
   }
 
-  private async load(): Promise<ReadyKey> {
+  private async load(given?: CryptoKeyPair): Promise<ReadyKey> {
     const pair =
-      this.keyPair === true
+      given ??
+      (this.keyPairOption === true
         ? ((await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as CryptoKeyPair)
-        : this.keyPair;
+        : this.keyPairOption);
     const algorithm = proofAlgorithm(pair.privateKey)!;
     // A public key is always exportable, even when its private half is not.
     const exported = (await crypto.subtle.exportKey('jwk', pair.publicKey)) as Record<string, unknown>;
     const jwk: Record<string, unknown> = {};
     for (const member of algorithm.members) jwk[member] = exported[member];
     const header = base64url(encoder.encode(JSON.stringify({ typ: 'dpop+jwt', alg: algorithm.alg, jwk })));
-    return { privateKey: pair.privateKey, algorithm, header };
+    return { pair, privateKey: pair.privateKey, algorithm, header };
   }
 }

@@ -64,6 +64,8 @@ export async function postForm(
   context: EndpointContext,
   endpoint: Exclude<TollgateEndpoint, 'proxy' | 'subject'>,
   parameters: Record<string, string | undefined>,
+  /** The key pair the session is bound to, when it is not the client's own (a session another tab started). */
+  dpopKey?: CryptoKeyPair,
 ): Promise<unknown> {
   const form = new URLSearchParams();
   for (const [name, value] of Object.entries(parameters)) if (value !== undefined && value !== '') form.set(name, value);
@@ -72,12 +74,12 @@ export async function postForm(
   let nonceRetried = false;
   for (let attempt = 1; ; attempt++) {
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-    if (dpop) headers.dpop = await dpop.proof('POST', url);
+    if (dpop) headers.dpop = await dpop.proof('POST', url, undefined, dpopKey);
     let response: Response;
     try {
       response = await context.fetch(url, { method: 'POST', headers, body: form.toString() });
     } catch (cause) {
-      throw new TollgateError('NETWORK_ERROR', { endpoint, description: `cannot reach ${url}`, cause });
+      throw transportError(cause, endpoint, url);
     }
     const newNonce = dpop?.observe(response) ?? false;
     if (response.ok) return readJson(response, endpoint, true);
@@ -116,8 +118,45 @@ export async function errorFrom(response: Response, endpoint: TollgateEndpoint, 
   });
 }
 
+/**
+ * What a failed `fetch` means, as a `TollgateError`: the caller's abort
+ * (`ABORTED`), an offline device (`OFFLINE`), or no readable answer
+ * (`NETWORK_ERROR`: in a browser that includes an answer withheld for want
+ * of CORS headers, which no script can tell from a refused connection).
+ */
+export function transportError(cause: unknown, endpoint: TollgateEndpoint, url: string, signal?: AbortSignal | null): TollgateError {
+  if (signal?.aborted || (cause as { name?: unknown } | null)?.name === 'AbortError') {
+    return new TollgateError('ABORTED', { endpoint, description: 'the call was aborted', cause: signal?.aborted ? signal.reason : cause });
+  }
+  if ((globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false) {
+    return new TollgateError('OFFLINE', { endpoint, description: 'the device is offline', cause });
+  }
+  const origin = new URL(url).origin;
+  const page = (globalThis as { location?: { origin?: string } }).location?.origin;
+  const hint = page && page !== origin ? ` (unreachable, or its answer was blocked by CORS: is ${page} in Tollgate's cors.allowedOrigins?)` : '';
+  return new TollgateError('NETWORK_ERROR', { endpoint, description: `no answer from ${origin}${hint}`, cause });
+}
+
+/**
+ * True when a failed call may still have taken effect at the server: no
+ * answer, a body cut mid-read, or a 500/502/504 (a gateway gave up on a
+ * function that may have finished). A refresh that failed this way may have
+ * rotated the refresh token; Tollgate answers the same refresh again with
+ * the same successor within its grace window (`refreshReuseGraceSeconds`).
+ */
+export function isUncertain(error: unknown): boolean {
+  if (!(error instanceof TollgateError)) return false;
+  return error.code === 'NETWORK_ERROR' || error.code === 'RESPONSE_INTERRUPTED' || error.status === 500 || error.status === 502 || error.status === 504;
+}
+
 async function readJson(response: Response, endpoint: TollgateEndpoint, strict: boolean): Promise<unknown> {
-  const text = await response.text();
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (cause) {
+    // The status line and headers arrived, the body did not: the server acted on the request.
+    throw new TollgateError('RESPONSE_INTERRUPTED', { endpoint, status: response.status, description: 'the answer was cut off mid-body', cause });
+  }
   if (text === '') return undefined;
   try {
     return JSON.parse(text);
@@ -173,15 +212,20 @@ export async function exchangeToken(context: EndpointContext, parameters: Exchan
 /** RFC 6749 §6 refresh at `POST /token`; the answer carries the rotated refresh token. */
 export async function refreshTokens(
   context: EndpointContext,
-  parameters: { refreshToken: string; scope?: string; clientId?: string },
+  parameters: { refreshToken: string; scope?: string; clientId?: string; dpopKey?: CryptoKeyPair },
 ): Promise<TokenSet> {
   return checkTokenSet(
-    await postForm(context, 'token', {
-      grant_type: 'refresh_token',
-      refresh_token: parameters.refreshToken,
-      scope: parameters.scope,
-      client_id: parameters.clientId,
-    }),
+    await postForm(
+      context,
+      'token',
+      {
+        grant_type: 'refresh_token',
+        refresh_token: parameters.refreshToken,
+        scope: parameters.scope,
+        client_id: parameters.clientId,
+      },
+      parameters.dpopKey,
+    ),
     { dpop: context.dpop !== undefined },
   );
 }

@@ -11,6 +11,13 @@ export interface StoredTokens {
   scope?: string;
   /** `DPoP` when the tokens are bound to the client's DPoP key (RFC 9449); absent means `Bearer`. */
   tokenType?: 'Bearer' | 'DPoP';
+  /**
+   * The key pair DPoP-bound tokens are bound to (non-extractable with
+   * `dpop: true`), so whoever holds the tokens can sign proofs with it: tabs
+   * sharing a session get it by structured clone. A storage that writes JSON
+   * drops it; such tokens then fail their next proof.
+   */
+  dpopKey?: CryptoKeyPair;
 }
 
 /**

@@ -1,8 +1,11 @@
-import { isTollgateError, PROXY_ERROR_CODES, TollgateError, type ProxyErrorCode } from './tollgate-error';
+import { PROXY_ERROR_CODES, TollgateError, type ProxyErrorCode } from './tollgate-error';
 import { IDEMPOTENT_METHODS, parseRetryAfter, resolveRetryOptions, retryDelay, RETRYABLE_STATUSES, type RetryOptions } from './retry-policy';
-import { memoryStorage, type StoredTokens, type TokenStorage } from './token-storage';
-import { exchangeToken, normalizeBaseUrl, refreshTokens, revokeToken, type EndpointContext, type TokenSet } from './token-endpoint';
+import { memoryStorage, type TokenStorage } from './token-storage';
+import { normalizeBaseUrl, transportError, type EndpointContext } from './token-endpoint';
 import { DpopProver } from './dpop-prover';
+import { TokenSession, type SessionBackend } from './token-session';
+import { canShareBetweenTabs, tabStorage } from './tab-storage';
+import { WorkerSession } from './worker-session';
 
 export interface TollgateClientOptions {
   /** Tollgate's base URL (`https://tollgate.example.com`, or with the API Gateway stage). */
@@ -24,8 +27,26 @@ export interface TollgateClientOptions {
   fetch?: typeof fetch;
   /** Time source in milliseconds (tests inject one). @default Date */
   clock?: { now(): number };
-  /** Where the tokens live. @default memoryStorage() */
+  /**
+   * Where the tokens live. Default: this tab's memory, shared with the other
+   * tabs of the origin that run a client for the same `baseUrl`, `clientId`
+   * and `scope` (see `shareSession`). Your own storage replaces all of that.
+   */
   storage?: TokenStorage;
+  /**
+   * Share one session between the open tabs of this origin, in memory only
+   * (Web Locks + BroadcastChannel): one refresh per expiry for all tabs, a
+   * tab opened later reuses the session, `revoke()` in one tab ends it in
+   * all. Only in a browser page whose browser has both APIs; elsewhere the
+   * session is this client's own. @default true
+   */
+  shareSession?: boolean;
+  /**
+   * URL of `tollgate/client/worker` (`dist/client/tollgate-worker.js`) served
+   * from your origin: the session then lives in one SharedWorker for all tabs
+   * (where the browser has SharedWorker; else `shareSession` applies).
+   */
+  sharedWorker?: string | URL;
   /**
    * Refresh this long before the access token expires (at most half its
    * lifetime, so a short-lived token is not refreshed on every call). @default 60
@@ -64,9 +85,6 @@ export interface TollgateClient {
   revoke(): Promise<void>;
 }
 
-/** Keep using a still-valid token when a proactive refresh fails for a passing reason, if it has this much life left. */
-const FALLBACK_MIN_REMAINING_MS = 5_000;
-
 /**
  * A Tollgate client for browsers and Node (it needs only `fetch`). It
  * exchanges on first use, refreshes before expiry and after a 401
@@ -88,14 +106,11 @@ interface ProxyFailure {
 
 class Client implements TollgateClient {
   private readonly context: EndpointContext;
-  private readonly storage: TokenStorage;
-  private readonly marginMs: number;
   private readonly proxyBase: URL;
-  private readonly scope?: string;
   private readonly prover?: DpopProver;
-  private renewal?: Promise<StoredTokens>;
+  private readonly session: SessionBackend;
 
-  constructor(private readonly options: TollgateClientOptions) {
+  constructor(options: TollgateClientOptions) {
     if (typeof options.getSubjectToken !== 'function') throw new TypeError('getSubjectToken must be a function');
     const margin = options.refreshMarginSeconds ?? 60;
     if (!Number.isFinite(margin) || margin < 0) throw new TypeError('refreshMarginSeconds must be a number ≥ 0');
@@ -111,34 +126,25 @@ class Client implements TollgateClient {
       retry: resolveRetryOptions(options.retry),
       dpop: this.prover,
     };
-    this.storage = options.storage ?? memoryStorage();
-    this.marginMs = margin * 1000;
-    this.scope = typeof options.scope === 'string' ? options.scope : options.scope?.join(' ');
-  }
-
-  async token(): Promise<string> {
-    return (await this.tokens()).accessToken;
-  }
-
-  private async tokens(): Promise<StoredTokens> {
-    const stored = await this.storage.load();
-    if (stored && !this.due(stored)) return stored;
-    try {
-      return await this.renew('refresh');
-    } catch (error) {
-      // A refresh ahead of expiry that failed for a passing reason: the current token still works.
-      if (stored && isPassing(error) && this.context.clock.now() < stored.expiresAt - FALLBACK_MIN_REMAINING_MS) return stored;
-      throw error;
+    const scope = typeof options.scope === 'string' ? options.scope : options.scope?.join(' ');
+    const subjectToken = () => fetchSubjectToken(options.getSubjectToken);
+    const shared = { baseUrl, scope, clientId: options.clientId, subjectTokenType: options.subjectTokenType, marginMs: margin * 1000 };
+    const name = `tollgate:${baseUrl}|${options.clientId ?? ''}|${scope ?? ''}`;
+    const worker = options.storage === undefined && options.sharedWorker !== undefined && typeof SharedWorker === 'function';
+    if (worker) {
+      this.session = new WorkerSession(options.sharedWorker!, name, { ...shared, dpop: options.dpop === true ? true : undefined }, subjectToken);
+    } else {
+      const storage = options.storage ?? (options.shareSession !== false && isBrowserPage() && canShareBetweenTabs() ? tabStorage(name) : memoryStorage());
+      this.session = new TokenSession({ ...shared, context: this.context, storage, subjectToken });
     }
   }
 
-  async revoke(): Promise<void> {
-    // Revoke the newest refresh token, not one a running renewal is about to replace.
-    await this.renewal?.catch(() => undefined);
-    const stored = await this.storage.load();
-    await this.storage.save(undefined);
-    const token = stored?.refreshToken ?? stored?.accessToken;
-    if (token) await revokeToken(this.context, token);
+  async token(): Promise<string> {
+    return (await this.session.tokens()).accessToken;
+  }
+
+  revoke(): Promise<void> {
+    return this.session.revoke();
   }
 
   async fetch(path: string, init: RequestInit = {}): Promise<Response> {
@@ -151,13 +157,14 @@ class Client implements TollgateClient {
     let nonceRetried = false;
     let retries = 0;
     for (;;) {
-      const tokens = await this.tokens();
+      if (init.signal?.aborted) throw transportError(init.signal.reason, 'proxy', url, init.signal);
+      const tokens = await this.session.tokens();
       const token = tokens.accessToken;
       const headers = new Headers(init.headers);
       // RFC 9449 §7.1: a bound token goes with the DPoP scheme and a proof for this very request (a new one per attempt).
       if (tokens.tokenType === 'DPoP' && this.prover) {
         headers.set('authorization', `DPoP ${token}`);
-        headers.set('dpop', await this.prover.proof(method, url, token));
+        headers.set('dpop', await this.prover.proof(method, url, token, tokens.dpopKey));
       } else {
         headers.set('authorization', `Bearer ${token}`);
         headers.delete('dpop');
@@ -166,8 +173,7 @@ class Client implements TollgateClient {
       try {
         response = await this.context.fetch(url, { ...init, method, headers, body });
       } catch (cause) {
-        if (init.signal?.aborted || (cause as { name?: unknown } | null)?.name === 'AbortError') throw cause;
-        throw new TollgateError('NETWORK_ERROR', { endpoint: 'proxy', description: `cannot reach ${this.proxyBase.origin}`, cause });
+        throw transportError(cause, 'proxy', url, init.signal);
       }
       this.prover?.observe(response);
       const failure = await proxyFailure(response);
@@ -180,13 +186,13 @@ class Client implements TollgateClient {
       if (failure?.code === 'TOKEN_EXPIRED' && !renewedAfterExpiry) {
         renewedAfterExpiry = true;
         await discard(response);
-        await this.renew('refresh', token);
+        await this.session.renew('refresh', token);
         continue;
       }
       if (failure?.code === 'SESSION_ENDED' && !startedOver) {
         startedOver = true;
         await discard(response);
-        await this.renew('start-over', token);
+        await this.session.renew('start-over', token);
         continue;
       }
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.context.clock.now());
@@ -221,73 +227,25 @@ class Client implements TollgateClient {
     if (url.hash) throw invalid('path must not have a fragment');
     return url.toString();
   }
+}
 
-  /** Whether a token should be renewed now: within the margin (at most half its life) of expiry. */
-  private due(tokens: StoredTokens): boolean {
-    const lifetime = Math.max(0, tokens.expiresAt - tokens.obtainedAt);
-    return this.context.clock.now() >= tokens.expiresAt - Math.min(this.marginMs, lifetime / 2);
+/** Calls the app's `getSubjectToken`; nothing (or a throw) is `SUBJECT_TOKEN_UNAVAILABLE`. */
+async function fetchSubjectToken(getSubjectToken: TollgateClientOptions['getSubjectToken']): Promise<string> {
+  let token: string | null | undefined;
+  try {
+    token = await getSubjectToken();
+  } catch (cause) {
+    throw new TollgateError('SUBJECT_TOKEN_UNAVAILABLE', { endpoint: 'subject', description: 'getSubjectToken failed', cause });
   }
+  if (typeof token !== 'string' || token === '') {
+    throw new TollgateError('SUBJECT_TOKEN_UNAVAILABLE', { endpoint: 'subject', description: 'getSubjectToken returned no token' });
+  }
+  return token;
+}
 
-  /**
-   * One renewal at a time: callers arriving while one runs share its outcome.
-   * `rejected` is the access token the proxy just refused; a session renewed
-   * since (here or by another holder of the storage) is used as it is.
-   */
-  private renew(mode: 'refresh' | 'start-over', rejected?: string): Promise<StoredTokens> {
-    this.renewal ??= this.locked(() => this.renewNow(mode, rejected)).finally(() => {
-      this.renewal = undefined;
-    });
-    return this.renewal;
-  }
-
-  private locked<T>(task: () => Promise<T>): Promise<T> {
-    return this.storage.lock ? this.storage.lock(task) : task();
-  }
-
-  private async renewNow(mode: 'refresh' | 'start-over', rejected?: string): Promise<StoredTokens> {
-    const stored = await this.storage.load();
-    if (stored && stored.accessToken !== rejected && !this.due(stored)) return stored;
-    if (stored?.refreshToken && mode === 'refresh') {
-      try {
-        return await this.keep(await refreshTokens(this.context, { refreshToken: stored.refreshToken, clientId: this.options.clientId }));
-      } catch (error) {
-        if (!isTollgateError(error, 'invalid_grant')) throw error;
-        // Another holder of the storage may have rotated the token first; else the session is over.
-        const latest = await this.storage.load();
-        if (latest && latest.refreshToken !== stored.refreshToken && !this.due(latest)) return latest;
-      }
-    }
-    // Start over, once: the old session is of no further use.
-    await this.storage.save(undefined);
-    return this.keep(await exchangeToken(this.context, { subjectToken: await this.subjectToken(), subjectTokenType: this.options.subjectTokenType, scope: this.scope, clientId: this.options.clientId }));
-  }
-
-  private async subjectToken(): Promise<string> {
-    let token: string | null | undefined;
-    try {
-      token = await this.options.getSubjectToken();
-    } catch (cause) {
-      throw new TollgateError('SUBJECT_TOKEN_UNAVAILABLE', { endpoint: 'subject', description: 'getSubjectToken failed', cause });
-    }
-    if (typeof token !== 'string' || token === '') {
-      throw new TollgateError('SUBJECT_TOKEN_UNAVAILABLE', { endpoint: 'subject', description: 'getSubjectToken returned no token' });
-    }
-    return token;
-  }
-
-  private async keep(set: TokenSet): Promise<StoredTokens> {
-    const now = this.context.clock.now();
-    const tokens: StoredTokens = {
-      accessToken: set.access_token,
-      refreshToken: set.refresh_token,
-      obtainedAt: now,
-      expiresAt: now + set.expires_in * 1000,
-      scope: set.scope,
-      tokenType: set.token_type.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer',
-    };
-    await this.storage.save(tokens);
-    return tokens;
-  }
+/** A page (not Node, not a worker): where tabs exist to share a session between. */
+function isBrowserPage(): boolean {
+  return typeof (globalThis as { document?: unknown }).document === 'object';
 }
 
 const PROXY_CODES = new Set<string>(PROXY_ERROR_CODES);
@@ -307,11 +265,6 @@ async function proxyFailure(response: Response): Promise<ProxyFailure | undefine
   const { code, error_description: description } = (body ?? {}) as { code?: unknown; error_description?: unknown };
   if (typeof code !== 'string' || !PROXY_CODES.has(code)) return undefined;
   return { code: code as ProxyErrorCode, description: typeof description === 'string' ? description.slice(0, 300) : undefined };
-}
-
-/** Failures worth riding out with a still-valid token: nothing was decided about the session. */
-function isPassing(error: unknown): boolean {
-  return isTollgateError(error, 'NETWORK_ERROR', 'temporarily_unavailable', 'RATE_LIMITED', 'server_error');
 }
 
 function isStream(body: unknown): body is ReadableStream {

@@ -35,8 +35,19 @@ export type TokenEndpointErrorCode = (typeof TOKEN_ENDPOINT_ERROR_CODES)[number]
 export type ClientErrorCode =
   /** `getSubjectToken` threw, or returned nothing (the user is signed out). */
   | 'SUBJECT_TOKEN_UNAVAILABLE'
-  /** The request never got an HTTP answer (DNS, connection, TLS, abort). */
+  /**
+   * The request got no HTTP answer the page may read: connection refused or
+   * reset, DNS, TLS, or (in a browser) a cross-origin answer the browser
+   * withheld because it lacked CORS headers for this page's origin. A browser
+   * tells these apart to no script; the request may or may not have arrived.
+   */
   | 'NETWORK_ERROR'
+  /** The device is offline (`navigator.onLine` is false); nothing was sent. */
+  | 'OFFLINE'
+  /** The caller's `AbortSignal` ended the call (`cause` is the signal's reason). */
+  | 'ABORTED'
+  /** The answer started but its body was cut mid-read: the server did act on the request. */
+  | 'RESPONSE_INTERRUPTED'
   /** Tollgate answered something that is not its documented shape. */
   | 'UNEXPECTED_RESPONSE'
   /** `client.fetch` was given a path that would leave the proxy (absolute URL, `..`); also the proxy's own code. */

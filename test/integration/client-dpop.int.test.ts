@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { TollgateConfigInput } from '../../src/config/config';
-import { createTollgateClient, isTollgateError, memoryStorage, type TollgateClientOptions } from '../../src/client';
+import { createTollgateClient, memoryStorage, type TollgateClientOptions } from '../../src/client';
 import { clerkSessionClaims } from '../../src/local/dev-claims';
 import { TestClock } from '../support/clock';
 import { startTestIssuers } from '../support/test-issuer';
@@ -133,14 +133,16 @@ describe('Tollgate client with dpop: true, against the local server', () => {
     expect(decodeProtectedHeader(second.sent[0]!.dpop!).alg).toBe('EdDSA');
   });
 
-  it('ends with the proxy\'s typed error when the stored tokens are bound to another key', async () => {
+  it('signs with the key the stored tokens came with, so another client sharing the storage (another tab) can use them', async () => {
     const storage = memoryStorage();
-    await client({ storage }).client.token();
-    const other = client({ storage });
+    const first = client({ storage });
+    await first.client.fetch('/orders/1');
+    const other = client({ storage, getSubjectToken: () => Promise.reject(new Error('must not start over')) });
 
-    const error = await other.client.fetch('/orders/3').catch((caught: unknown) => caught);
+    const response = await other.client.fetch('/orders/3');
 
-    expect(isTollgateError(error, 'TOKEN_INVALID')).toBe(true);
+    expect(response.status).toBe(200);
+    expect(decodeProtectedHeader(other.sent[0]!.dpop!).jwk).toEqual(decodeProtectedHeader(first.sent[0]!.dpop!).jwk);
   });
 });
 
