@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EnvNames } from '../../config/env-names';
+import { EnvNames } from '../../contract/env-names';
 import { CliError, ExitCodes } from '../cli-error';
 import type { TargetOptions } from './admin-options';
 import { awsFailure } from './aws-errors';
