@@ -9,7 +9,7 @@ const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 /** Under node_modules (git-ignored), so the bundles resolve their packages from the project's node_modules. */
 const OUT_DIR = join(BENCH_DIR, '..', 'node_modules', '.cache', 'tollgate-bench');
 
-export type ChildName = 'upstream' | 'minimal-proxy' | 'tollgate-server' | 'store';
+export type ChildName = 'upstream' | 'minimal-proxy' | 'tollgate-server' | 'store' | 'oidc-provider';
 
 /**
  * Bundles the child servers (our TypeScript only; packages stay external) so
@@ -17,7 +17,7 @@ export type ChildName = 'upstream' | 'minimal-proxy' | 'tollgate-server' | 'stor
  * memory and CPU the bench measures.
  */
 export async function buildChildren(): Promise<Record<ChildName, string>> {
-  const names: ChildName[] = ['upstream', 'minimal-proxy', 'tollgate-server', 'store'];
+  const names: ChildName[] = ['upstream', 'minimal-proxy', 'tollgate-server', 'store', 'oidc-provider'];
   await build({
     entryPoints: names.map((name) => join(BENCH_DIR, 'servers', `${name}.ts`)),
     outdir: OUT_DIR,

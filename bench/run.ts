@@ -19,7 +19,7 @@ import { benchStoreRequests, storeTarget, type ProxyInvoker, type StoreRequestFi
 import { benchOperationCpu, type OperationCpu } from './sections/operation-cpu';
 import { ASSUMPTIONS, costOf, PRICES, type CostLine } from './cost-model';
 import type { StoreRequestTally } from './store-request-counter';
-import { benchTokenEndpoint, type TokenEndpointFigures, type TokenServer } from './sections/token-endpoint';
+import { benchTokenEndpoint, type PeerServer, type TokenEndpointFigures, type TokenServer } from './sections/token-endpoint';
 import { benchVerify, type VerifyFigures } from './sections/verify';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -307,17 +307,29 @@ async function main(): Promise<number> {
         if (proxy.status !== 'ok') return { unavailable: proxy.status === 'error' ? 'the proxy load failed' : (proxy as { reason: string }).reason };
         return { warm: warm.memory()!, cold: cold.memory()! };
       });
-      token = await section('3 token endpoint over HTTP', only.has('token'), () => {
+      token = await section('3 token endpoint over HTTP', only.has('token'), async () => {
+        // Tollgate with its store in a process of its own (as in AWS, where the store is another machine), and the peer.
+        const tokenStore = await startChild<{ endpoint: string }>(scripts.store, {});
+        children.push(tokenStore);
+        const tokenServer = await startChild<TollgateServerReady>(scripts['tollgate-server'], { ...serverEnv(5), BENCH_STORE_ENDPOINT: tokenStore.ready.endpoint });
+        children.push(tokenServer);
+        const peer = await startChild<PeerServer>(scripts['oidc-provider'], {});
+        children.push(peer);
         const counts = store.status === 'ok' ? store.figures.operations : undefined;
         const mixOf = (operation: string, fallback: { reads: number; writes: number }) => {
           const worst = counts?.find((count) => count.operation === operation)?.worst;
           return worst ? { reads: worst.reads, writes: worst.writes } : fallback;
         };
-        return benchTokenEndpoint(warm.ready, issuer, {
-          rounds: plan.rounds,
-          ...plan.token,
-          mix: { exchange: mixOf('exchange', { reads: 0, writes: 2 }), refresh: mixOf('refresh', { reads: 1, writes: 1 }) },
-        });
+        return benchTokenEndpoint(
+          { ...tokenServer.ready, pid: tokenServer.pid },
+          issuer,
+          {
+            rounds: plan.rounds,
+            ...plan.token,
+            mix: { exchange: mixOf('exchange', { reads: 0, writes: 2 }), refresh: mixOf('refresh', { reads: 1, writes: 1 }) },
+          },
+          { ...peer.ready, pid: peer.pid },
+        );
       });
       if (memory.status === 'ok') memory.figures.afterTokenLoad = warm.memory()?.peakRss;
     }
@@ -479,7 +491,7 @@ function buildRows(results: {
 
   } else rows.push(...unavailableRow(s2, results.proxy));
 
-  const s3 = '3. Token endpoint over HTTP (local server, embedded dynalite store)';
+  const s3 = '3. Token endpoint over HTTP (local server; dynalite store in its own process; node-oidc-provider as the peer, same run)';
   if (results.token.status === 'ok') {
     const t = results.token.figures;
     rows.push(spreadRow(s3, `exchanges (c=${t.connections})`, t.exchangesPerSecond, 'ops/s'));
@@ -488,6 +500,13 @@ function buildRows(results: {
     rows.push(spreadRow(s3, `store floor: conditional UpdateItem (c=${t.connections})`, t.storeUpdateItemPerSecond, 'ops/s'));
     rows.push(spreadRow(s3, 'exchange ÷ its store ceiling', t.exchangeOfCeiling, 'x'));
     rows.push(spreadRow(s3, 'refresh ÷ its store ceiling', t.refreshOfCeiling, 'x'));
+    if (t.exchangeCpuMs) rows.push(spreadRow(s3, 'server CPU per exchange (user + system, /proc)', t.exchangeCpuMs, 'ms', '≤ 1.0', (median) => median <= 1.0));
+    if (t.refreshCpuMs) rows.push(spreadRow(s3, 'server CPU per refresh (user + system, /proc)', t.refreshCpuMs, 'ms', '≤ 0.8', (median) => median <= 0.8));
+    if (t.peer) {
+      rows.push(spreadRow(s3, `peer: node-oidc-provider client credentials, ${t.peer.alg} JWT access tokens (c=${t.connections})`, t.peer.tokensPerSecond, 'ops/s'));
+      rows.push(spreadRow(s3, 'peer: server CPU per token', t.peer.cpuMs, 'ms'));
+      rows.push(spreadRow(s3, 'exchanges ÷ peer tokens, round by round', t.peer.exchangeRatio, 'x', '≥ 0.5', (median) => median >= 0.5));
+    }
   } else rows.push(...unavailableRow(s3, results.token));
 
   const s4 = '4. Store requests per operation (AWS SDK middleware count; worst of the repetitions)';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AutocannonRequest } from 'autocannon';
 import { createDocumentClient } from '../../src/adapters/dynamo-client';
@@ -11,6 +12,19 @@ export interface TokenServer {
   baseUrl: string;
   storeEndpoint: string;
   tables: { sessions: string; guards: string };
+  /** The server's process (its CPU time is read from /proc per round); absent: no CPU figures. */
+  pid?: number;
+}
+
+/** node-oidc-provider issuing JWT access tokens for client credentials (bench/servers/oidc-provider.ts). */
+export interface PeerServer {
+  pid: number;
+  baseUrl: string;
+  tokenPath: string;
+  client: { id: string; secret: string };
+  resource: string;
+  scope: string;
+  alg: string;
 }
 
 /** Store requests one operation makes (from section 4), to turn the store's rates into a ceiling. */
@@ -34,6 +48,34 @@ export interface TokenEndpointFigures {
   exchangeOfCeiling: Spread;
   refreshOfCeiling: Spread;
   subjectTokensMinted: number;
+  /** Server CPU time per exchange and per refresh (user + system of the server's process), milliseconds. */
+  exchangeCpuMs?: Spread;
+  refreshCpuMs?: Spread;
+  /** The peer, same run, same connections: client-credentials JWT access tokens per second and its CPU per token. */
+  peer?: { alg: string; tokensPerSecond: Spread; cpuMs: Spread; exchangeRatio: Spread };
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/** CPU time (user + system) a process has used, milliseconds; undefined off Linux. */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `round` and returns its result with the CPU milliseconds `pid` spent per 2xx answer. */
+async function withCpu<T extends { ok: number }>(pid: number | undefined, round: () => Promise<T>): Promise<{ result: T; cpuMs?: number }> {
+  const before = cpuMsOf(pid);
+  const result = await round();
+  const after = cpuMsOf(pid);
+  return { result, cpuMs: before === undefined || after === undefined || result.ok === 0 ? undefined : (after - before) / result.ok };
 }
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -57,6 +99,7 @@ export async function benchTokenEndpoint(
   server: TokenServer,
   issuer: BenchIssuer,
   plan: { rounds: number; seconds: number; maxRequestsPerRound: number; connections: number; storeSeconds: number; mix: { exchange: RequestMix; refresh: RequestMix } },
+  peer?: PeerServer,
 ): Promise<TokenEndpointFigures> {
   const { connections } = plan;
   const tokenUrl = `${server.baseUrl}/token`;
@@ -128,19 +171,38 @@ export async function benchTokenEndpoint(
     },
   ];
 
+  // The peer's request: client credentials, the client's secret in HTTP Basic, one resource (RFC 8707) whose tokens are JWTs.
+  const peerRequests: AutocannonRequest[] | undefined = peer && [
+    {
+      method: 'POST',
+      path: peer.tokenPath,
+      headers: { ...FORM, authorization: `Basic ${Buffer.from(`${peer.client.id}:${peer.client.secret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: peer.scope, resource: peer.resource }).toString(),
+    },
+  ];
+
   const exchangeRounds: number[] = [];
   const refreshRounds: number[] = [];
+  const exchangeCpu: number[] = [];
+  const refreshCpu: number[] = [];
+  const peerRounds: number[] = [];
+  const peerCpu: number[] = [];
   const getRounds: number[] = [];
   const updateRounds: number[] = [];
   const roundOf = (maxRequests: number) => ({ url: server.baseUrl, connections, maxRequests, maxSeconds: plan.seconds });
   for (let round = -1; round < plan.rounds; round++) {
     const warmup = round < 0;
     const exchangeBudget = Math.max(connections, Math.min(plan.maxRequestsPerRound, subjects.length - 2 * connections));
-    const exchanged = await runLoad({ ...roundOf(warmup ? Math.min(exchangeBudget, 4 * connections) : exchangeBudget), requests: exchangeRequests });
+    const exchange = await withCpu(server.pid, () => runLoad({ ...roundOf(warmup ? Math.min(exchangeBudget, 4 * connections) : exchangeBudget), requests: exchangeRequests }));
+    const exchanged = exchange.result;
     assertHealthy('token exchange', exchanged);
     await topUp();
-    const refreshed = await runLoad({ ...roundOf(warmup ? 4 * connections : plan.maxRequestsPerRound), requests: refreshRequests });
+    const refresh = await withCpu(server.pid, () => runLoad({ ...roundOf(warmup ? 4 * connections : plan.maxRequestsPerRound), requests: refreshRequests }));
+    const refreshed = refresh.result;
     assertHealthy('token refresh', refreshed);
+    // The peer right after, same connections and bounds, so drift on the machine lands on both.
+    const peered = peer && peerRequests && (await withCpu(peer.pid, () => runLoad({ ...roundOf(warmup ? 4 * connections : plan.maxRequestsPerRound), url: peer.baseUrl, requests: peerRequests })));
+    if (peered) assertHealthy('peer client credentials', peered.result);
     await topUp();
     const bounds = { maxOps: 1_000_000, maxMs: (warmup ? 0.2 : plan.storeSeconds) * 1000, concurrency: connections };
     const gets = await concurrentLoop(storeGet, bounds);
@@ -148,6 +210,12 @@ export async function benchTokenEndpoint(
     if (warmup) continue;
     exchangeRounds.push(exchanged.rps);
     refreshRounds.push(refreshed.rps);
+    if (exchange.cpuMs !== undefined) exchangeCpu.push(exchange.cpuMs);
+    if (refresh.cpuMs !== undefined) refreshCpu.push(refresh.cpuMs);
+    if (peered) {
+      peerRounds.push(peered.result.rps);
+      if (peered.cpuMs !== undefined) peerCpu.push(peered.cpuMs);
+    }
     getRounds.push(gets.opsPerSecond);
     updateRounds.push(updates.opsPerSecond);
   }
@@ -169,5 +237,11 @@ export async function benchTokenEndpoint(
     exchangeOfCeiling: ratioOf(exchangesPerSecond, exchangeStoreCeiling),
     refreshOfCeiling: ratioOf(refreshesPerSecond, refreshStoreCeiling),
     subjectTokensMinted: subjectsMinted,
+    exchangeCpuMs: exchangeCpu.length > 0 ? spread(exchangeCpu) : undefined,
+    refreshCpuMs: refreshCpu.length > 0 ? spread(refreshCpu) : undefined,
+    peer:
+      peer && peerRounds.length > 0
+        ? { alg: peer.alg, tokensPerSecond: spread(peerRounds), cpuMs: spread(peerCpu.length > 0 ? peerCpu : [Number.NaN]), exchangeRatio: ratioOf(exchangesPerSecond, spread(peerRounds)) }
+        : undefined,
   };
 }

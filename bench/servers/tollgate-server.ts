@@ -11,6 +11,7 @@ import { announceReady, exitWithParent } from './child-protocol';
  * measures the request path, not log I/O.
  *
  * Env: BENCH_CONFIG (the config document, JSON), BENCH_DATA_DIR (keys),
+ * BENCH_STORE_ENDPOINT (a store in another process instead of the embedded one),
  * BENCH_RATE_LIMITER=off: a what-if for the proxy figures only, never a
  * configuration: the shared rate limiter answers "allowed" without its store
  * write, which shows how much of the proxy's added latency that write is.
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     port: 0,
     config,
     dataDir: process.env.BENCH_DATA_DIR,
+    dynamodbEndpoint: process.env.BENCH_STORE_ENDPOINT || undefined,
     observability: {
       logger: new Logger({ serviceName: 'tollgate-bench', logLevel: (process.env.BENCH_LOG_LEVEL as 'INFO' | undefined) ?? 'SILENT' }),
       metrics: new Metrics({ namespace: 'Tollgate', serviceName: 'tollgate-bench' }),
