@@ -17,6 +17,8 @@ async function main(): Promise<void> {
     dynamodbEndpoint: process.env.DYNAMODB_ENDPOINT,
   });
   const url = tollgate.baseUrl;
+  // The readiness line: `startLocalTollgate` resolves once the port is listened on with every route served, so a
+  // request sent after this line (or even before it, once the port accepts) is answered (issue 13.9).
   process.stdout.write(
     [
       `Tollgate is listening on ${url}`,
