@@ -2,7 +2,7 @@ import { BatchGetCommand, GetCommand, type BatchGetCommandOutput, QueryCommand, 
 import { MissingIndexError, type AdminRevocation, type AdminSession, type SessionQueryPlan } from '../domain/session-filter';
 import type { SessionDirectory, SessionPage } from '../ports/session-directory';
 import { isConditionFailure, toStoreError } from './dynamo-errors';
-import { SESSION_INDEXES } from './dynamo-session-store';
+import { SESSION_INDEXES } from '../contract/tables';
 
 /** Items per Query/Scan page and keys per BatchGetItem (DynamoDB's own maximum). */
 export const ADMIN_PAGE_SIZE = 100;

@@ -8,9 +8,6 @@ import { isConditionFailure, toStoreError } from './dynamo-errors';
 /** GSI names; the CDK table construct and the local tables create them with the same names. */
 import { SESSION_INDEXES } from '../contract/tables';
 
-// The index names are contract (src/contract/tables.ts); kept importable from here for the store's other modules.
-export { SESSION_INDEXES };
-
 /**
  * The attributes only an index keys on (the admin CLI's `byRepository`): a ci
  * session's GitHub repository, copied out of its context at create. An index

@@ -3,9 +3,6 @@ import { UnavailableError } from '../domain/errors';
 // API Gateway's own event and result types: this adapter hands the event on as API Gateway sent it.
 import type { APIGatewayProxyEvent as HttpEvent, APIGatewayProxyResult as HttpResult } from 'aws-lambda';
 
-// The deadlines are contract (src/contract/refresh-function.ts, read by the stack too).
-export { REFRESH_FUNCTION_TIMEOUT_SECONDS, REFRESH_INVOKE_TIMEOUT_MS } from '../contract/refresh-function';
-
 /**
  * Hands a `POST /token` event carrying a `refresh_token` grant to the refresh
  * function (Lambda Invoke, request-response) and returns its answer, so the

@@ -1,7 +1,8 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { EnvNames } from '../contract/env-names';
-import { lambdaRefreshDelegate, REFRESH_INVOKE_TIMEOUT_MS } from '../adapters/lambda-refresh-delegate';
+import { lambdaRefreshDelegate } from '../adapters/lambda-refresh-delegate';
+import { REFRESH_INVOKE_TIMEOUT_MS } from '../contract/refresh-function';
 import { sdkCredentials } from '../adapters/sdk-credentials';
 import type { HttpEvent, HttpResult } from '../http/api-event';
 import type { Env } from './runtime';
