@@ -250,7 +250,7 @@ export class TokenService {
     };
     let outcome = await sessions.rotate(attempt);
     // A session created before `idleTimeoutSeconds` was recorded on it: one more write, which records it.
-    if (!outcome.rotated && outcome.session) {
+    if (!outcome.rotated && outcome.session && outcome.session.idleTimeoutSeconds === undefined) {
       const verdict = await this.refusal(outcome.session, parsed.secretHash, request, jkt, now);
       if (verdict.retry) return this.answer(outcome.session, verdict.retry, request.scope);
       outcome = await sessions.rotate({
@@ -268,8 +268,8 @@ export class TokenService {
 
     const session = outcome.session;
     // The write moved the idle deadline by the session's recorded timeout; after an operator changed the
-    // config, one more write applies the new one (once per session). Best effort: the answer does not wait
-    // on it failing, and the next refresh tries again.
+    // config, one more write applies the new one (once per session). Best effort: its failure does not fail
+    // the answer, and the next refresh tries again.
     const idleTimeoutSeconds = this.deps.config.sessions[session.kind].idleTimeoutSeconds;
     if (session.idleTimeoutSeconds !== idleTimeoutSeconds) {
       const idleExpiry = Math.min(now + idleTimeoutSeconds, session.sidExpiry);
