@@ -4,8 +4,7 @@ import { newWriteId } from '../domain/refresh-token';
 import { USED_HASHES_KEPT, type Session, type SessionEndReason } from '../domain/session';
 import type { RefreshAttempt, RefreshOutcome, SessionStore } from '../ports/session-store';
 import { isConditionFailure, toStoreError } from './dynamo-errors';
-
-/** GSI names; the CDK table construct and the local tables create them with the same names. */
+// GSI names are contract (src/contract/tables.ts): the CDK table construct and the local tables create the same.
 import { SESSION_INDEXES } from '../contract/tables';
 
 /**
