@@ -132,6 +132,8 @@ function placeholderEnvironment(variables: Record<string, unknown>): Record<stri
 function importOnce(file: string, environment: Record<string, string>): Promise<number> {
   const script = [
     "const { performance } = await import('node:perf_hooks');",
+    // What the Lambda runtime puts on globalThis for response-streaming functions (the proxy), as a no-op here.
+    'globalThis.awslambda ??= { streamifyResponse: (handler) => handler, HttpResponseStream: { from: (stream) => stream } };',
     'const start = performance.now();',
     `const module = await import(${JSON.stringify(pathToFileURL(file).href)});`,
     'const ms = performance.now() - start;',
