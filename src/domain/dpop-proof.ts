@@ -1,5 +1,6 @@
 import { EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import { classifyJoseError } from './jose-failure';
+import { CodedError } from './errors';
 import type { Clock } from './clock';
 
 /*
@@ -34,15 +35,9 @@ export const MAX_PROOF_LENGTH = 8_192;
  */
 export type DpopFailure = 'PROOF_INVALID' | 'KEY_MISMATCH' | 'NONCE_REQUIRED';
 
-export class DpopError extends Error {
-  readonly code: DpopFailure;
-  /** Private detail for the log line (never the proof). */
-  readonly detail: string;
+export class DpopError extends CodedError<DpopFailure> {
   constructor(code: DpopFailure, detail: string) {
-    super(code);
-    this.name = 'DpopError';
-    this.code = code;
-    this.detail = detail;
+    super('DpopError', code, detail);
   }
 }
 

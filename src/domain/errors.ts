@@ -9,6 +9,22 @@
  */
 import type { ProxyErrorCode, UnavailableCode } from '../contract/error-codes';
 
+/**
+ * A refusal by code: callers switch on `code` (a string-literal union), never
+ * on the message; `detail` is the private reason for the log line (never a
+ * token, a proof or key material). The domain's refusal classes extend it.
+ */
+export class CodedError<Code extends string> extends Error {
+  readonly code: Code;
+  readonly detail: string;
+  constructor(name: string, code: Code, detail: string, message: string = code) {
+    super(message);
+    this.name = name;
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
 /** RFC 6749 §5.2, RFC 8693 §2.2.2 and RFC 6749 §4.1.2.1 error codes Tollgate uses. */
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -101,14 +117,9 @@ export class RateLimitedError extends Error {
 /** Why a Tollgate access token was not accepted (the vocabulary of the proxy and the verifier library). */
 export type AccessTokenFailure = 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'SESSION_ENDED';
 
-export class AccessTokenError extends Error {
-  readonly code: AccessTokenFailure;
-  readonly detail: string;
+export class AccessTokenError extends CodedError<AccessTokenFailure> {
   constructor(code: AccessTokenFailure, detail: string) {
-    super(code);
-    this.name = 'AccessTokenError';
-    this.code = code;
-    this.detail = detail;
+    super('AccessTokenError', code, detail);
   }
 }
 

@@ -1,3 +1,5 @@
+import { CodedError } from './errors';
+
 /** Why a rotation step refused to go on. Secrets Manager then retries the step, and AWSCURRENT stays as it was. */
 export type RotationErrorCode =
   /** The secret has rotation turned off: someone invoked the function by hand. */
@@ -13,12 +15,9 @@ export type RotationErrorCode =
   /** The pending document would break tokens or caches (see `checkContinuity`). */
   | 'CONTINUITY';
 
-/** A rotation step failed; `message` names key ids at most, never key material. */
-export class RotationError extends Error {
-  readonly code: RotationErrorCode;
+/** A rotation step failed; `message` (also its `detail`) names key ids at most, never key material. */
+export class RotationError extends CodedError<RotationErrorCode> {
   constructor(code: RotationErrorCode, message: string) {
-    super(message);
-    this.name = 'RotationError';
-    this.code = code;
+    super('RotationError', code, message, message);
   }
 }

@@ -1,23 +1,8 @@
-import type { SessionKind } from './session';
 import { matchesClaimPattern } from './glob';
-import { sessionState, type Session } from './session';
+import { GITHUB_CONTEXT_CLAIMS, sessionState, type Session, type SessionKind } from './session';
 
 /** The GitHub context fields (`context.gh`) a filter may name: the ones every ci session records. */
-export const GH_FILTER_FIELDS = [
-  'repository',
-  'repository_id',
-  'repository_owner',
-  'repository_owner_id',
-  'ref',
-  'workflow',
-  'job_workflow_ref',
-  'run_id',
-  'run_attempt',
-  'environment',
-  'actor',
-  'event_name',
-  'sha',
-] as const;
+export const GH_FILTER_FIELDS = GITHUB_CONTEXT_CLAIMS;
 export type GhFilterField = (typeof GH_FILTER_FIELDS)[number];
 
 /**

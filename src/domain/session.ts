@@ -11,6 +11,23 @@ export interface SessionPolicy {
   readonly refreshReuseGraceSeconds: number;
 }
 
+/** The GitHub Actions claims a ci session records in its context (`gh`), all strings in GitHub's tokens. */
+export const GITHUB_CONTEXT_CLAIMS = [
+  'repository',
+  'repository_id',
+  'repository_owner',
+  'repository_owner_id',
+  'ref',
+  'workflow',
+  'job_workflow_ref',
+  'run_id',
+  'run_attempt',
+  'environment',
+  'actor',
+  'event_name',
+  'sha',
+] as const;
+
 export type SessionStatus = 'active' | 'revoked' | 'ended';
 
 /** Why a session stopped being usable. `absolute`, `idle`, `max_refreshes` are the `SessionTimedOut` metric's reasons. */

@@ -1,3 +1,5 @@
+import { CodedError } from './errors';
+
 /** Why a webhook delivery was refused. Bounded: it is logged and could be a metric dimension. */
 export type WebhookFailure =
   /** No `svix-id`, `svix-timestamp` or `svix-signature` header: unsigned. */
@@ -25,16 +27,11 @@ const STATUS: Record<WebhookFailure, 400 | 401> = {
  * decided at the one error boundary (`http/errors.ts`); the code and detail
  * go to the log only.
  */
-export class WebhookError extends Error {
-  readonly code: WebhookFailure;
+export class WebhookError extends CodedError<WebhookFailure> {
   readonly status: 400 | 401;
-  readonly detail: string;
 
   constructor(code: WebhookFailure, detail: string) {
-    super(code);
-    this.name = 'WebhookError';
-    this.code = code;
+    super('WebhookError', code, detail);
     this.status = STATUS[code];
-    this.detail = detail;
   }
 }

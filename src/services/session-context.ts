@@ -1,21 +1,4 @@
-import type { SessionKind } from '../config/config';
-
-/** The GitHub Actions claims copied into `gh` (all strings in GitHub's tokens). */
-const GITHUB_CONTEXT_CLAIMS = [
-  'repository',
-  'repository_id',
-  'repository_owner',
-  'repository_owner_id',
-  'ref',
-  'workflow',
-  'job_workflow_ref',
-  'run_id',
-  'run_attempt',
-  'environment',
-  'actor',
-  'event_name',
-  'sha',
-] as const;
+import { GITHUB_CONTEXT_CLAIMS, type SessionKind } from '../domain/session';
 
 /**
  * The context claims every access token of a session carries, so upstreams
