@@ -26,6 +26,8 @@ export function benchConfig(options: BenchConfigOptions): TollgateConfigInput {
   const config: TollgateConfigInput = {
     ...defaultDevConfig(options.devIssuer),
     sessions: { ci: { maxRefreshes: 100_000 } },
+    // BENCH_SIGNING_ALG=ES256|EdDSA measures the other access-token algorithms (docs/performance.md, "Signing algorithms").
+    signing: { alg: (process.env.BENCH_SIGNING_ALG as 'RS256' | 'ES256' | 'EdDSA' | undefined) ?? 'RS256' },
     proxy: {
       upstreamUrl: options.upstreamUrl,
       routes: [{ methods: ['GET'], path: '/**', scopes: ['orders:read'] }],
