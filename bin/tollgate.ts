@@ -3,7 +3,7 @@ import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError } from '../src/config/config';
 import { EnvNames } from '../src/contract/env-names';
-import { loadDeployConfig, type DeployConfig } from '../cdk/deploy-config';
+import { loadDeployConfig, type DeployConfig } from '../src/config/deploy-config';
 import { TollgateStack } from '../cdk/tollgate-stack';
 import { ensureAssets } from '../scripts/build-assets';
 

@@ -7,7 +7,7 @@ import { SESSION_INDEXES } from '../src/contract/tables';
 import type { FunctionName } from '../src/contract/routes';
 import type { TollgateConfig } from '../src/config/config';
 import { EnvNames } from '../src/contract/env-names';
-import type { SecretReader } from './deploy-config';
+import type { SecretReader } from '../src/config/deploy-config';
 import type { SessionTables } from './session-tables';
 import type { SigningKeys } from './signing-keys';
 import type { FunctionAsset } from './function-assets';

@@ -6,6 +6,6 @@
 export { TollgateService, type TollgateServiceProps } from './tollgate-service';
 export { TollgateStack, type TollgateStackProps } from './tollgate-stack';
 export { TollgateAuthorizer, type TollgateAuthorizerProps, type TokenSource } from './tollgate-authorizer';
-export { deployConfigFromText, loadDeployConfig, type DeployConfig } from './deploy-config';
+export { deployConfigFromText, loadDeployConfig, type DeployConfig } from '../src/config/deploy-config';
 export { ConfigError } from '../src/config/config-error';
 export type { TollgateConfigInput } from '../src/config/config';

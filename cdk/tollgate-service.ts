@@ -3,7 +3,7 @@ import { SESSION_INDEXES } from '../src/contract/tables';
 import type { TollgateConfigInput } from '../src/config/config';
 import { WellKnownPaths } from '../src/contract/well-known';
 import { ApiFunctions } from './api-functions';
-import { deployConfigFromText, loadDeployConfig, type DeployConfig } from './deploy-config';
+import { deployConfigFromText, loadDeployConfig, type DeployConfig } from '../src/config/deploy-config';
 import { Monitoring } from './monitoring';
 import { OperatorPolicies } from './operator-policies';
 import { SessionTables } from './session-tables';

@@ -6,7 +6,7 @@ import { checkConfigStamp, CONFIG_SCHEMA_VERSION, type StampProblem } from '../c
 
 /*
  * A deployed function's config: validated once, at synth, by the full schema
- * (`cdk/deploy-config.ts`), and handed over as canonical JSON with a stamp
+ * (`src/config/deploy-config.ts`), and handed over as canonical JSON with a stamp
  * (`src/config/config-stamp.ts`). The function's init checks the stamp and
  * a few structural facts instead of loading the schema library; anything
  * that did not pass synth validation (an edited environment variable, a

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
  * function can trust that config without loading the schema library, and
  * still refuse one that did not come from synth validation.
  *
- * Synth (`cdk/deploy-config.ts`) validates the document with the full schema,
+ * Synth (`src/config/deploy-config.ts`) validates the document with the full schema,
  * serialises the validated values canonically (`canonicalJson`: keys sorted,
  * no whitespace) and stamps that text with the schema version and its
  * SHA-256 (`configStamp`). A function's init (`src/app/deployed-config.ts`)

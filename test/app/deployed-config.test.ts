@@ -2,7 +2,7 @@ import { ConfigError } from '../../src/config/config';
 import { EnvNames } from '../../src/contract/env-names';
 import { configFromStamp } from '../../src/app/deployed-config';
 import { canonicalJson, configStamp, CONFIG_SCHEMA_VERSION } from '../../src/config/config-stamp';
-import { deployConfigFromText } from '../../cdk/deploy-config';
+import { deployConfigFromText } from '../../src/config/deploy-config';
 import { FULL_CONFIG } from '../cdk/test-configs';
 
 /** The environment synth gives a function: the validated config and its stamp. */

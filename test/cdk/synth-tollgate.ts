@@ -5,7 +5,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { TollgateConfigInput } from '../../src/config/config';
-import { deployConfigFromText, type DeployConfig } from '../../cdk/deploy-config';
+import { deployConfigFromText, type DeployConfig } from '../../src/config/deploy-config';
 import { TollgateStack } from '../../cdk/tollgate-stack';
 
 export const PROJECT_ROOT = join(__dirname, '..', '..');

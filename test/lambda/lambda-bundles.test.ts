@@ -6,7 +6,7 @@ import { EnvNames } from '../../src/contract/env-names';
 import { AuthorizerEnvNames } from '../../src/contract/env-names';
 import { authorizerEnvironment } from '../../src/config/authorizer-config';
 import { FUNCTION_ASSETS, type FunctionAsset } from '../../cdk/function-assets';
-import { deployConfigFromText } from '../../cdk/deploy-config';
+import { deployConfigFromText } from '../../src/config/deploy-config';
 import { LAMBDA_BUILD_OPTIONS } from '../../scripts/build-assets';
 import { startBundledFunction } from '../support/bundled-function';
 import { FULL_CONFIG } from '../cdk/test-configs';

@@ -31,8 +31,8 @@ async function check(line: AdminLine, io: CliIo): Promise<ExitCode> {
   try {
     if (line.localConfig) config = parseConfig(text, path);
     else {
-      // The synth's own validation (cdk/deploy-config.ts has no CDK imports: it is plain validation).
-      const { deployConfigFromText } = await import('../../../cdk/deploy-config');
+      // The synth's own validation (src/config/deploy-config.ts, which cdk/ runs at synth).
+      const { deployConfigFromText } = await import('../../config/deploy-config');
       config = deployConfigFromText(text, path).config;
     }
   } catch (error) {

@@ -1,6 +1,6 @@
 import { ConfigError, type TollgateConfigInput } from '../../src/config/config';
-import { MAX_FUNCTION_CONFIG_BYTES, deployConfigFromText } from '../../cdk/deploy-config';
-import { FULL_CONFIG } from './test-configs';
+import { MAX_FUNCTION_CONFIG_BYTES, deployConfigFromText } from '../../src/config/deploy-config';
+import { FULL_CONFIG } from '../cdk/test-configs';
 
 function problems(config: unknown): string[] {
   try {

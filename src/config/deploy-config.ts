@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, SECRET_REF, parseConfig, type TollgateConfig } from '../src/config/config';
-import { API_ROUTES } from '../src/contract/routes';
-import { canonicalJson, configStamp } from '../src/config/config-stamp';
+import { ConfigError, SECRET_REF, parseConfig, type TollgateConfig } from './config';
+import { API_ROUTES } from '../contract/routes';
+import { canonicalJson, configStamp } from './config-stamp';
 
 /**
  * Lambda's limit for all of a function's environment variables together is
