@@ -6,6 +6,7 @@ import {
   DomainName,
   EndpointType,
   LambdaIntegration,
+  ResponseTransferMode,
   LogGroupLogDestination,
   MethodLoggingLevel,
   ResponseType,
@@ -255,7 +256,10 @@ export class TollgateApi extends Construct {
     for (const route of API_ROUTES) {
       const fn = functions[route.fn];
       if (!fn) continue;
-      const method = this.api.root.resourceForPath(route.resource).addMethod(route.method, new LambdaIntegration(fn.fn, { proxy: true, allowTestInvoke: false }), {
+      // The proxy streams its answers (Lambda response streaming, `src/lambda/proxy.ts`); every other route is buffered.
+      const responseTransferMode = route.fn === 'proxy' ? ResponseTransferMode.STREAM : ResponseTransferMode.BUFFERED;
+      const integration = new LambdaIntegration(fn.fn, { proxy: true, allowTestInvoke: false, responseTransferMode });
+      const method = this.api.root.resourceForPath(route.resource).addMethod(route.method, integration, {
         authorizationType: AuthorizationType.NONE,
       });
       for (const id of ['AwsSolutions-APIG4', 'AwsSolutions-COG4']) {

@@ -3,44 +3,10 @@ import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import type { HeaderPair } from '../domain/header-rules';
 
-export interface UpstreamRequest {
-  method: string;
-  url: URL;
-  headers: readonly HeaderPair[];
-  body: Buffer;
-  /** Aborts the whole exchange (connect, send, headers, body): the proxy's deadline. */
-  signal: AbortSignal;
-  /** Reading stops, and the exchange fails `too_large`, past this many body bytes. */
-  maxResponseBytes: number;
-}
+import { UpstreamError, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse, type UpstreamTransport } from '../ports/upstream';
 
-export interface UpstreamResponse {
-  status: number;
-  /** Lower-case names, in the order received; repeated headers stay repeated. */
-  headers: HeaderPair[];
-  body: Buffer;
-  /** From sending the request to the last body byte. */
-  latencyMs: number;
-}
-
-export type UpstreamFailure = 'timeout' | 'unavailable' | 'too_large';
-
-/** Why an upstream exchange failed; `detail` is for the log (an error code, never a header value). */
-export class UpstreamError extends Error {
-  constructor(
-    readonly kind: UpstreamFailure,
-    readonly detail: string,
-    readonly latencyMs: number,
-  ) {
-    super(`upstream ${kind}: ${detail}`);
-    this.name = 'UpstreamError';
-  }
-}
-
-/** Sends one request to the upstream; the proxy service's only way out. */
-export interface UpstreamTransport {
-  send(request: UpstreamRequest): Promise<UpstreamResponse>;
-}
+// Kept for callers that import the transport's types from here; the port owns them.
+export { UpstreamError, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse, type UpstreamTransport } from '../ports/upstream';
 
 /** Methods RFC 9110 §9.2.2 calls idempotent: safe to resend after a connection died unanswered. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -54,6 +20,11 @@ const SENDABLE_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
  * `fetch` because it never follows redirects, never decompresses (a gzip body
  * passes through byte for byte with its `Content-Encoding`), keeps repeated
  * response headers apart, and sets `Host` from the URL alone.
+ *
+ * The answer is handed back when its headers arrive, with the body still
+ * streaming (`UpstreamResponse.body`): the deadline covers everything up to
+ * the headers, the body has an idle timeout instead, so a server-sent event
+ * stream may run for as long as it keeps sending.
  *
  * One transparent retry: when a request on a *reused* keep-alive connection
  * fails with a reset before any response (the upstream closed the idle
@@ -100,47 +71,34 @@ export class HttpUpstream implements UpstreamTransport {
         method: request.method,
         headers,
         agent: secure ? this.httpsAgent : this.httpAgent,
-        signal: request.signal,
       });
+      // The deadline covers connecting, sending and the response's headers; a streamed body has its idle timeout instead.
+      let deadlinePassed = false;
+      const onDeadline = () => {
+        deadlinePassed = true;
+        outgoing.destroy();
+      };
+      request.signal.addEventListener('abort', onDeadline, { once: true });
       let responded = false;
       outgoing.on('error', (error: NodeJS.ErrnoException) => {
-        if (request.signal.aborted) return reject(failure('timeout', 'no answer within the deadline'));
+        request.signal.removeEventListener('abort', onDeadline);
+        if (responded) return; // the body reports it
+        if (deadlinePassed || request.signal.aborted) return reject(failure('timeout', 'no answer within the deadline'));
         const code = error.code ?? error.name;
-        if (!responded && !isRetry && outgoing.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) {
+        if (!isRetry && outgoing.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) {
           return reject(new StaleConnectionError(`${code} on a reused connection`));
         }
         reject(failure('unavailable', code));
       });
       outgoing.on('response', (response) => {
         responded = true;
+        request.signal.removeEventListener('abort', onDeadline);
         const pairs: HeaderPair[] = [];
         for (let i = 0; i + 1 < response.rawHeaders.length; i += 2) pairs.push([response.rawHeaders[i]!.toLowerCase(), response.rawHeaders[i + 1]!]);
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > request.maxResponseBytes) {
-            response.destroy();
-            outgoing.destroy();
-            reject(failure('too_large', `more than ${request.maxResponseBytes} bytes`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        response.on('end', () => {
-          if (size > request.maxResponseBytes) return;
-          resolve({ status: response.statusCode ?? 502, headers: pairs, body: Buffer.concat(chunks), latencyMs: elapsed() });
-        });
-        const interrupted = (reason: string) => {
-          if (size > request.maxResponseBytes) return;
-          if (request.signal.aborted) reject(failure('timeout', 'body not complete within the deadline'));
-          else reject(failure('unavailable', `body interrupted: ${reason}`));
-        };
-        response.on('error', (error: NodeJS.ErrnoException) => interrupted(error.code ?? error.name));
-        // A connection closed mid-body does not always surface as an error; a settled promise ignores this.
-        response.on('close', () => {
-          if (!response.complete) interrupted('connection closed');
-        });
+        response.setTimeout(request.bodyIdleTimeoutMs, () => response.destroy(failure('timeout', `no body byte for ${request.bodyIdleTimeoutMs} ms`)));
+        // A connection closed mid-body surfaces as Node's own "aborted" error; name it ours, so the log says what happened.
+        response.once('aborted', () => response.destroy(failure('unavailable', 'body interrupted: connection closed')));
+        resolve({ status: response.statusCode ?? 502, headers: pairs, body: response, latencyMs: elapsed() });
       });
       outgoing.end(hasBody ? request.body : undefined);
     });

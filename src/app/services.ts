@@ -15,7 +15,6 @@ import { TokenService } from '../services/token-service';
 import { RateLimitedSubjectTokenVerifier } from '../services/rate-limited-subject-token-verifier';
 import { HttpUpstream } from '../adapters/http-upstream';
 import { ProxyService } from '../services/proxy-service';
-import { MAX_UPSTREAM_BODY_BYTES } from '../domain/response-limits';
 import { createUpstreamCredential } from '../services/upstream-credentials';
 import { DpopProofVerifier } from '../domain/dpop-proof';
 import { DpopNonces } from '../services/dpop-nonces';
@@ -220,6 +219,7 @@ function createProxyService(
       timeoutMs: proxy.timeoutMs,
     }),
     telemetry: deps.telemetry,
-    maxResponseBytes: MAX_UPSTREAM_BODY_BYTES,
+    maxResponseBytes: proxy.maxResponseBytes,
+    responseIdleTimeoutMs: proxy.responseIdleTimeoutMs,
   });
 }

@@ -4,6 +4,7 @@ import * as z from 'zod';
 // Shared with the running code, which must not load the schema library (deployed functions, see `config-rules.ts`).
 import { isSafeUrl, SCOPE_TOKEN, SECRET_REF, SIGNING_ALGORITHMS } from './config-rules';
 import { ConfigError, formatPath } from './config-error';
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_RESPONSE_IDLE_TIMEOUT_MS, MAX_RESPONSE_IDLE_TIMEOUT_MS, STREAMED_RESPONSE_LIMIT_BYTES } from '../domain/response-limits';
 
 export { isSafeUrl, SCOPE_TOKEN, SECRET_REF, SIGNING_ALGORITHMS, type SigningAlg } from './config-rules';
 export { ConfigError, formatPath } from './config-error';
@@ -155,6 +156,10 @@ const proxySchema = z.strictObject({
   timeoutMs: z.number().int().min(100).max(28_000).default(10_000),
   maxRequestBytes: z.number().int().min(0).max(MAX_PROXY_REQUEST_BYTES).default(1024 * 1024),
   sessionCacheSeconds: z.number().int().min(0).max(300).default(5),
+  /** Largest upstream response body streamed to a client; a longer one is cut (Lambda streams at most 200 MB). */
+  maxResponseBytes: z.number().int().min(0).max(STREAMED_RESPONSE_LIMIT_BYTES).default(DEFAULT_MAX_RESPONSE_BYTES),
+  /** A streamed response body that sends nothing for this long is cut (at most API Gateway's 5-minute idle timeout). */
+  responseIdleTimeoutMs: z.number().int().min(1_000).max(MAX_RESPONSE_IDLE_TIMEOUT_MS).default(DEFAULT_RESPONSE_IDLE_TIMEOUT_MS),
   /** The older place of the one CORS policy; the top-level `cors` is preferred (both may not be set). */
   cors: corsSchema.optional(),
   forwardHeaders: z.array(z.string().regex(/^[A-Za-z0-9-]+$/, 'expected a header name')).optional(),

@@ -15,6 +15,7 @@ export const METRIC_NAMES = [
   'ProxyUpstreamLatency',
   'ProxyUpstreamTimeout',
   'ProxyRejected',
+  'ProxyResponseInterrupted',
   'RateLimited',
 ] as const;
 

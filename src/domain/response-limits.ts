@@ -1,16 +1,18 @@
 /**
- * Lambda's limit on a synchronous response: the serialized result object
- * (status, headers, and the body, base64 or not) may be at most 6,291,556
- * bytes. That is what "6 MB" means in Lambda's quotas (6 MiB + 100 bytes).
+ * Lambda's cap on a streamed response (`InvokeWithResponseStream`): 200 MB.
+ * Counted here in decimal megabytes, the smaller reading, so a body at the
+ * limit fits whichever unit the quota means.
  */
-export const LAMBDA_RESPONSE_LIMIT_BYTES = 6_291_556;
+export const STREAMED_RESPONSE_LIMIT_BYTES = 200_000_000;
 
-/** Kept free below the limit, for whatever the runtime adds around our JSON. */
-export const LAMBDA_RESPONSE_MARGIN_BYTES = 1024;
+/** `proxy.maxResponseBytes` by default: every body a streamed Lambda response can carry. */
+export const DEFAULT_MAX_RESPONSE_BYTES = STREAMED_RESPONSE_LIMIT_BYTES;
 
 /**
- * Upstream body bytes read at most: no larger body can fit, even as unescaped
- * text. A binary body is returned base64 (4/3 larger), so in practice about
- * 4.7 MB of binary fits; the exact check is on the serialized result.
+ * `proxy.responseIdleTimeoutMs` by default: a streamed body that sends
+ * nothing for a minute is cut. Server-sent event streams send a comment or
+ * event well within that; API Gateway's own idle timeout (Regional and
+ * private endpoints) is 5 minutes, the highest this may be set.
  */
-export const MAX_UPSTREAM_BODY_BYTES = LAMBDA_RESPONSE_LIMIT_BYTES;
+export const DEFAULT_RESPONSE_IDLE_TIMEOUT_MS = 60_000;
+export const MAX_RESPONSE_IDLE_TIMEOUT_MS = 300_000;

@@ -1,14 +1,16 @@
 import type { ProxyServices } from '../app/services';
 import type { HttpEvent, HttpResult } from '../http/api-event';
 import { bodyBytes, calledUrl, sourceIp } from '../http/api-event';
-import { httpHandler, type Observability } from '../http/middleware';
-import type { StatusClass } from '../ports/telemetry';
+import { httpHandler, type HttpFunction, type Observability } from '../http/middleware';
+import type { Readable } from 'node:stream';
+import type { BodyInterruption, StatusClass } from '../ports/telemetry';
+import { UpstreamError } from '../ports/upstream';
+import { BodyInterruptedError, bufferingSink, ClientGoneError, writeResult, type ResponseHead, type StreamedResult, type StreamingHttpFunction } from '../http/response-stream';
 import { corsPolicyFor, proxyBrowserRoute } from '../services/cors-policy';
 import { headerPairs, type HeaderPair } from '../domain/header-rules';
 import { ProxyError } from '../domain/errors';
 import type { Refusal } from '../http/errors';
 import type { ProxyRequest, ProxyTrace } from '../services/proxy-service';
-import { LAMBDA_RESPONSE_LIMIT_BYTES, LAMBDA_RESPONSE_MARGIN_BYTES } from '../domain/response-limits';
 import { NO_ROUTE } from '../domain/route-rules';
 
 /** Media types returned as text (when valid UTF-8 and not content-encoded); every other body goes base64. */
@@ -51,7 +53,7 @@ function toProxyRequest(event: HttpEvent, headers: HeaderPair[]): ProxyRequest {
 }
 
 /** Pairs into API Gateway's two header maps: single values in `headers`, repeated ones in `multiValueHeaders`. */
-export function toHttpResult(status: number, pairs: readonly HeaderPair[], body: Buffer): HttpResult {
+function headerMaps(pairs: readonly HeaderPair[]): Pick<HttpResult, 'headers' | 'multiValueHeaders'> {
   const grouped = new Map<string, { name: string; values: string[] }>();
   for (const [name, value] of pairs) {
     const entry = grouped.get(name.toLowerCase());
@@ -65,6 +67,11 @@ export function toHttpResult(status: number, pairs: readonly HeaderPair[], body:
     if (values.length === 1) headers[name] = values[0]!;
     else multiValueHeaders[name] = values;
   }
+  return { headers, ...(Object.keys(multiValueHeaders).length > 0 ? { multiValueHeaders } : {}) };
+}
+
+/** A whole answer as a Lambda result: text when it is, base64 otherwise. */
+export function toHttpResult(status: number, pairs: readonly HeaderPair[], body: Buffer): HttpResult {
   const contentType = pairs.find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? '';
   const encoding = pairs.find(([name]) => name.toLowerCase() === 'content-encoding')?.[1]?.trim().toLowerCase();
   let text: string | undefined;
@@ -76,13 +83,25 @@ export function toHttpResult(status: number, pairs: readonly HeaderPair[], body:
       text = undefined;
     }
   }
-  return {
-    statusCode: status,
-    headers,
-    ...(Object.keys(multiValueHeaders).length > 0 ? { multiValueHeaders } : {}),
-    body: text ?? body.toString('base64'),
-    isBase64Encoded: text === undefined,
-  };
+  return { statusCode: status, ...headerMaps(pairs), body: text ?? body.toString('base64'), isBase64Encoded: text === undefined };
+}
+
+/** The upstream's answer with its body still streaming. */
+function toStreamedResult(status: number, pairs: readonly HeaderPair[], body: Readable): StreamedResult {
+  return { statusCode: status, ...headerMaps(pairs), body: '', isBase64Encoded: false, bodyStream: body };
+}
+
+function headPairs(head: ResponseHead): HeaderPair[] {
+  const pairs: HeaderPair[] = Object.entries(head.headers).map(([name, value]) => [name, value]);
+  for (const [name, values] of Object.entries(head.multiValueHeaders ?? {})) for (const value of values) pairs.push([name, value]);
+  return pairs;
+}
+
+/** Why a body stopped, for the metric's bounded `reason` dimension. */
+function interruption(cause: unknown): BodyInterruption {
+  if (cause instanceof ClientGoneError) return 'client_gone';
+  if (cause instanceof UpstreamError) return cause.kind === 'too_large' ? 'too_large' : cause.kind === 'timeout' ? 'upstream_idle' : 'upstream_failed';
+  return 'upstream_failed';
 }
 
 function resultPairs(result: HttpResult): HeaderPair[] {
@@ -96,19 +115,24 @@ function statusClass(status: number): StatusClass {
 }
 
 /**
- * `ANY /proxy/{proxy+}`: the bearer-validated proxy (`ProxyService`). This
- * adapter reads the raw path and the base64 body out of the event, turns
- * the upstream's answer into a Lambda result (text, or base64 for anything
- * else; 502 `UPSTREAM_RESPONSE_TOO_LARGE` when it cannot fit Lambda's
- * response limit), and writes the request's one log line
- * (`proxy request`: method, route, status, upstream latency, subject, sid,
- * and for a refusal its code and private detail).
+ * `ANY /proxy/{proxy+}`: the bearer-validated proxy (`ProxyService`),
+ * streaming. The shared middy chain runs up to the upstream's headers: it
+ * reads the raw path and the base64 body out of the event, decides the
+ * status and headers (Tollgate's own refusals come out of the chain's error
+ * boundary, before any byte is sent), and writes the request's one log line
+ * (`proxy request`: method, route, status, upstream latency to its headers,
+ * subject, sid, and for a refusal its code and private detail). Then the
+ * body streams to the sink as it arrives (`writeResult`). A body that stops
+ * after the status was sent (upstream failure or idle, over
+ * `proxy.maxResponseBytes`, client gone) is logged and counted
+ * (`ProxyResponseInterrupted`), and the handler rejects so the platform ends
+ * the client's response abruptly: never a second status.
  */
-export function createProxyHandler(services: ProxyServices, observability: Observability) {
-  /** What each in-flight request learnt, for the error boundary's `refused` hook. */
+export function createStreamingProxyHandler(services: ProxyServices, observability: Observability): StreamingHttpFunction {
+  /** What each in-flight request learnt, for the error boundary's `refused` hook and the body's interruption. */
   const inFlight = new WeakMap<HttpEvent, { method: string; trace: ProxyTrace }>();
 
-  const record = (method: string, trace: ProxyTrace, result: HttpResult, refusal?: Refusal) => {
+  const record = <R extends HttpResult>(method: string, trace: ProxyTrace, result: R, refusal?: Refusal): R => {
     services.telemetry.emit({
       type: 'ProxyRequest',
       route: trace.route,
@@ -132,7 +156,7 @@ export function createProxyHandler(services: ProxyServices, observability: Obser
     return record(state.method, state.trace, result, refusal);
   };
 
-  return httpHandler(
+  const chain = httpHandler(
     observability,
     async (event) => {
       const method = (event.httpMethod ?? 'GET').toUpperCase();
@@ -141,15 +165,48 @@ export function createProxyHandler(services: ProxyServices, observability: Obser
       inFlight.set(event, { method, trace });
       if (!services.proxy) throw new ProxyError('PROXY_NOT_CONFIGURED');
       const outcome = await services.proxy.handle(toProxyRequest(event, headers), trace);
-      const result = toHttpResult(outcome.status, outcome.headers, outcome.body);
-      const size = Buffer.byteLength(JSON.stringify(result));
-      if (size > LAMBDA_RESPONSE_LIMIT_BYTES - LAMBDA_RESPONSE_MARGIN_BYTES) {
-        throw new ProxyError('UPSTREAM_RESPONSE_TOO_LARGE', { detail: `${outcome.body.length} body bytes, ${size} serialized` });
-      }
-      return record(method, trace, result);
+      return record(method, trace, toStreamedResult(outcome.status, outcome.headers, outcome.body));
     },
     { family: 'proxy', scheme: (event) => inFlight.get(event)?.trace.scheme, refused },
     // CORS (preflights included) is the shared chain's, from the one policy (`cors`, else `proxy.cors`).
     { rules: corsPolicyFor(services.config), route: proxyBrowserRoute(services.config.proxy?.routes ?? []) },
   );
+
+  return async (event, sink, context) => {
+    const result: StreamedResult = await chain(event, context);
+    try {
+      await writeResult(result, sink);
+    } catch (error) {
+      if (!(error instanceof BodyInterruptedError)) throw error;
+      const trace = inFlight.get(event)?.trace ?? { route: NO_ROUTE };
+      services.telemetry.emit({
+        type: 'ProxyResponseInterrupted',
+        route: trace.route,
+        reason: interruption(error.cause),
+        status: result.statusCode,
+        bytes: error.bytes,
+        sub: trace.sub,
+        sid: trace.sid,
+      });
+      // The chain published this request's metrics when the head was decided; this one came after.
+      if (observability.metrics.hasStoredMetrics()) observability.metrics.publishStoredMetrics();
+      throw error;
+    }
+  };
+}
+
+/**
+ * The same proxy for callers that need the whole answer in hand (the
+ * bench's in-process store-request count, tests that call the handler
+ * directly): the streamed answer collected into a Lambda result. A body that
+ * fails mid-way rejects, as the streaming handler does.
+ */
+export function createProxyHandler(services: ProxyServices, observability: Observability): HttpFunction {
+  const streaming = createStreamingProxyHandler(services, observability);
+  return async (event, context) => {
+    const { sink, answer } = bufferingSink();
+    await streaming(event, sink, context);
+    const { head, body } = answer();
+    return toHttpResult(head.statusCode, headPairs(head), body);
+  };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
 import type { HttpEvent, HttpResult } from '../http/api-event';
+import type { ResponseHead, ResponseSink, StreamingHttpFunction } from '../http/response-stream';
 
 export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
@@ -12,6 +13,12 @@ export interface LocalRoute {
   /** API Gateway resource path; `{name+}` as the last segment is a greedy path parameter. */
   resource: string;
   handler: LambdaHttpHandler;
+  /**
+   * The route's streaming handler (API Gateway's `responseTransferMode:
+   * STREAM`): when present it answers instead of `handler`, writing to the
+   * client as the body arrives.
+   */
+  streaming?: StreamingHttpFunction;
   /** Function name shown in logs. */
   name: string;
 }
@@ -171,6 +178,28 @@ function send(response: ServerResponse, result: HttpResult): void {
   response.end(body);
 }
 
+/**
+ * The streaming seam over node:http: the head is written and flushed at once
+ * (the client sees the status and headers before the first body byte, as
+ * with API Gateway's streaming prelude), then the body goes to the
+ * `ServerResponse` itself, chunked, with its backpressure. Node sends no body
+ * for HEAD, 204 and 304.
+ */
+export function serverResponseSink(response: ServerResponse): ResponseSink {
+  return {
+    open(head: ResponseHead) {
+      const headers: Record<string, string | string[]> = Object.create(null);
+      for (const [name, value] of Object.entries(head.headers)) headers[name] = value;
+      for (const [name, values] of Object.entries(head.multiValueHeaders ?? {})) headers[name] = values;
+      // A client gone mid-body makes writes fail; the handler learns it from 'close', so the error itself is not news.
+      response.on('error', () => undefined);
+      response.writeHead(head.statusCode, headers);
+      response.flushHeaders();
+      return response;
+    },
+  };
+}
+
 function gatewayError(response: ServerResponse, status: number, message: string): void {
   send(response, { statusCode: status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message }) });
 }
@@ -205,6 +234,15 @@ export function apiGatewayListener(routes: readonly LocalRoute[], options: { pub
         return gatewayError(response, 404, 'Not Found');
       }
       const event = toApiGatewayEvent(request, Buffer.concat(chunks), match.route, path, query, match.pathParameters, publicUrl);
+      const { streaming } = match.route;
+      if (streaming) {
+        streaming(event, serverResponseSink(response), lambdaContext(match.route.name, event.requestContext.requestId)).catch(() => {
+          // After the head, the only signal left is to end the response early (as Lambda's runtime does): never a second status.
+          if (response.headersSent) response.destroy();
+          else gatewayError(response, 502, 'Internal server error');
+        });
+        return;
+      }
       match.route
         .handler(event, lambdaContext(match.route.name, event.requestContext.requestId))
         .then((result) => send(response, result))

@@ -15,6 +15,7 @@ const MESSAGES: Record<TollgateEvent['type'], string> = {
   ProxyUpstreamLatency: 'proxy upstream latency',
   ProxyUpstreamTimeout: 'proxy upstream timeout',
   ProxyRejected: 'proxy rejected',
+  ProxyResponseInterrupted: 'proxy response interrupted',
   RateLimited: 'rate limited',
 };
 
@@ -40,6 +41,8 @@ function dimensions(event: TollgateEvent): Record<string, string> {
       return { route: event.route };
     case 'ProxyRejected':
       return { code: event.code };
+    case 'ProxyResponseInterrupted':
+      return { route: event.route, reason: event.reason };
     case 'RateLimited':
       return { limit: event.limit };
     default:
@@ -72,7 +75,7 @@ export class PowertoolsTelemetry implements Telemetry {
       this.dimensioned.for(dims).addMetric(type, unit, value);
     }
     if (METRIC_ONLY.has(type)) return;
-    if (type === 'TokenRejected' || type === 'RefreshReuseDetected' || (event.type === 'ProxyRequest' && event.status >= 500)) {
+    if (type === 'TokenRejected' || type === 'RefreshReuseDetected' || type === 'ProxyResponseInterrupted' || (event.type === 'ProxyRequest' && event.status >= 500)) {
       this.logger.warn(MESSAGES[type], fields);
     } else this.logger.info(MESSAGES[type], fields);
   }

@@ -6,6 +6,9 @@ import type { MetricName } from '../contract/metrics';
 /** The `statusClass` dimension of `ProxyRequest`. */
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
 
+/** Why a streamed body stopped early: the `reason` dimension of `ProxyResponseInterrupted`. */
+export type BodyInterruption = 'upstream_failed' | 'upstream_idle' | 'too_large' | 'client_gone';
+
 /** Which limit refused a request: the `limit` dimension of `RateLimited`. */
 export type RateLimitName = 'proxy_subject' | 'token_subject' | 'token_ip';
 
@@ -38,6 +41,12 @@ export type TollgateEvent =
   | { type: 'ProxyUpstreamLatency'; route: string; ms: number }
   | { type: 'ProxyUpstreamTimeout'; route: string }
   | { type: 'ProxyRejected'; code: ProxyErrorCode }
+  /**
+   * A streamed answer whose body stopped after its status was sent (the
+   * client got a truncated body): the upstream failed or went quiet, the
+   * body passed `proxy.maxResponseBytes`, or the client went away.
+   */
+  | { type: 'ProxyResponseInterrupted'; route: string; reason: BodyInterruption; status: number; bytes: number; sub?: string; sid?: string }
   | { type: 'RateLimited'; limit: RateLimitName };
 
 /** Compile-time only: every event type is a metric name of the contract, and every metric name an event type. */

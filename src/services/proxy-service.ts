@@ -1,3 +1,4 @@
+import { Transform, type Readable } from 'node:stream';
 import type { ProxyConfig } from '../config/config';
 import { AccessTokenError } from '../domain/errors';
 import { missingScopes } from '../domain/scope';
@@ -7,7 +8,7 @@ import type { AccessTokenClaims } from './access-tokens';
 import type { SessionGate } from './session-gate';
 import { MAX_TOKEN_LENGTH } from './subject-token-verifier';
 import { forwardableRequestHeaders, headerSafe, returnableResponseHeaders, toWellFormed, type HeaderPair } from '../domain/header-rules';
-import { UpstreamError, type UpstreamResponse, type UpstreamTransport } from '../adapters/http-upstream';
+import { UpstreamError, type UpstreamResponse, type UpstreamTransport } from '../ports/upstream';
 import { canonicalProxyPath } from '../domain/path-hygiene';
 import { DpopError, type DpopProofVerifier } from '../domain/dpop-proof';
 import type { DpopNonces } from './dpop-nonces';
@@ -36,7 +37,12 @@ export interface ProxyRequest {
 export interface ProxyResponse {
   status: number;
   headers: HeaderPair[];
-  body: Buffer;
+  /**
+   * The upstream's body as it arrives, cut at `maxResponseBytes` (it then
+   * errors with `UpstreamError('too_large')`). The caller streams it to the
+   * client, or destroys it.
+   */
+  body: Readable;
 }
 
 /** What the request's log line and metrics need, filled in as the steps pass (also when one throws). */
@@ -66,8 +72,10 @@ export interface ProxyServiceDeps {
   upstream: UpstreamTransport;
   credential?: UpstreamCredential;
   telemetry: Telemetry;
-  /** Upstream body bytes read at most (what a Lambda response can carry). */
+  /** Upstream body bytes streamed at most (`proxy.maxResponseBytes`). */
   maxResponseBytes: number;
+  /** A body quiet for this long is cut (`proxy.responseIdleTimeoutMs`). */
+  responseIdleTimeoutMs: number;
 }
 
 /** RFC 6750 §2.1 `b64token`. */
@@ -175,12 +183,21 @@ export class ProxyService {
     let { response, applied } = await this.forward(request, url, headers, signal, trace);
     if (response.status === 401 && applied && this.deps.credential?.rejected(applied)) {
       trace.retried = true;
+      response.body.resume(); // read to its end, so the keep-alive connection can be reused
       ({ response } = await this.forward(request, url, headers, signal, trace));
     }
-    const returned = returnableResponseHeaders(response.headers);
-    // RFC 9449 §9: with server nonces on, every answer to a DPoP request carries a current nonce.
-    if (trace.scheme === 'DPoP' && this.deps.dpopNonces) returned.push(['DPoP-Nonce', await this.deps.dpopNonces.current()]);
-    return { status: response.status, headers: returned, body: response.body };
+    try {
+      const declared = Number(response.headers.find(([name]) => name === 'content-length')?.[1] ?? NaN);
+      // Known too large before the first byte: still time for a status.
+      if (declared > this.deps.maxResponseBytes) throw new ProxyError('UPSTREAM_RESPONSE_TOO_LARGE', { detail: `content-length ${declared}` });
+      const returned = returnableResponseHeaders(response.headers);
+      // RFC 9449 §9: with server nonces on, every answer to a DPoP request carries a current nonce.
+      if (trace.scheme === 'DPoP' && this.deps.dpopNonces) returned.push(['DPoP-Nonce', await this.deps.dpopNonces.current()]);
+      return { status: response.status, headers: returned, body: capped(response.body, this.deps.maxResponseBytes, response.latencyMs) };
+    } catch (error) {
+      response.body.destroy();
+      throw error;
+    }
   }
 
   /**
@@ -238,7 +255,7 @@ export class ProxyService {
         headers: applied ? [...headers, applied.header] : headers,
         body: request.body,
         signal,
-        maxResponseBytes: this.deps.maxResponseBytes,
+        bodyIdleTimeoutMs: this.deps.responseIdleTimeoutMs,
       });
       this.recordLatency(trace, response.latencyMs);
       return { response, applied };
@@ -249,7 +266,6 @@ export class ProxyService {
         this.deps.telemetry.emit({ type: 'ProxyUpstreamTimeout', route: trace.route });
         throw new ProxyError('UPSTREAM_TIMEOUT', { detail: error.detail });
       }
-      if (error.kind === 'too_large') throw new ProxyError('UPSTREAM_RESPONSE_TOO_LARGE', { detail: error.detail });
       throw new ProxyError('UPSTREAM_UNAVAILABLE', { detail: error.detail });
     }
   }
@@ -272,4 +288,26 @@ export function identityHeaders(claims: AccessTokenClaims): HeaderPair[] {
   const repository = claims.kind === 'ci' ? claims.gh?.repository : undefined;
   if (typeof repository === 'string' && repository !== '') headers.push(['x-tollgate-repository', headerSafe(repository)]);
   return headers;
+}
+
+/**
+ * The body, cut once it passes `max` bytes: the stream then errors with
+ * `UpstreamError('too_large')` (its head is already on its way, so the client
+ * sees the body end early) and the upstream connection is closed. Without a
+ * limit in reach, the body itself.
+ */
+function capped(body: Readable, max: number, latencyMs: number): Readable {
+  let seen = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      if (seen > max) callback(new UpstreamError('too_large', `more than ${max} bytes`, latencyMs));
+      else callback(null, chunk);
+    },
+  });
+  body.on('error', (error) => counter.destroy(error));
+  counter.on('close', () => {
+    if (!body.readableEnded) body.destroy();
+  });
+  return body.pipe(counter);
 }

@@ -13,6 +13,7 @@ import {
   recordingObservability,
   startProxyTollgate,
   startTestUpstream,
+  streamedRequest,
   userAccessToken,
   type TestUpstream,
 } from '../services/proxy-harness';
@@ -48,6 +49,7 @@ describe('proxy: forwarding, header hygiene and errors over HTTP', () => {
           { name: 'deploy', methods: ['POST'], path: '/deployments', scopes: ['deploy'] },
         ],
         maxRequestBytes: 64 * 1024,
+        maxResponseBytes: 8 * 1024 * 1024,
         cors: { allowedOrigins: ['https://app.example.com'], allowCredentials: true },
       },
     });
@@ -363,9 +365,10 @@ describe('proxy: forwarding, header hygiene and errors over HTTP', () => {
       );
     });
 
-    it('UPSTREAM_RESPONSE_TOO_LARGE: 502 for a binary body that cannot fit a Lambda response once base64-encoded', async () => {
+    it('UPSTREAM_RESPONSE_TOO_LARGE: 502 before the first byte when the upstream declares more than proxy.maxResponseBytes', async () => {
       upstream.behave((_request, response) => {
-        response.writeHead(200, { 'content-type': 'application/octet-stream' }).end(Buffer.alloc(4_800_000, 1));
+        response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(8 * 1024 * 1024 + 1) });
+        response.write(Buffer.alloc(1024, 1));
       });
       const result = await rawRequest(tollgate.baseUrl, { path: '/proxy/orders/export', headers: bearer(reader.access_token) });
       expect(result.status).toBe(502);
@@ -376,14 +379,24 @@ describe('proxy: forwarding, header hygiene and errors over HTTP', () => {
       });
     });
 
-    it('UPSTREAM_RESPONSE_TOO_LARGE: 502 when the body is larger than any Lambda response, without reading it all', async () => {
+    it('cuts a body of undeclared length once it passes proxy.maxResponseBytes (the status is already sent)', async () => {
       upstream.behave((_request, response) => {
         response.writeHead(200, { 'content-type': 'text/plain' });
-        response.end(Buffer.alloc(7 * 1024 * 1024, 'a'));
+        response.end(Buffer.alloc(9 * 1024 * 1024, 'a'));
+      });
+      const result = await streamedRequest(tollgate.baseUrl, { path: '/proxy/orders/export', headers: bearer(reader.access_token) });
+      expect(result).toMatchObject({ status: 200, ending: 'cut' });
+      expect(result.body.length).toBeLessThanOrEqual(8 * 1024 * 1024);
+    });
+
+    it('streams a 4.8 MB binary body whole (a streamed answer has no base64 or 6 MB budget)', async () => {
+      const body = Buffer.alloc(4_800_000, 7);
+      upstream.behave((_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
       });
       const result = await rawRequest(tollgate.baseUrl, { path: '/proxy/orders/export', headers: bearer(reader.access_token) });
-      expect(result.status).toBe(502);
-      expect(result.json.code).toBe('UPSTREAM_RESPONSE_TOO_LARGE');
+      expect(result.status).toBe(200);
+      expect(result.body.equals(body)).toBe(true);
     });
 
     it('returns a 4.8 MB text body, which fits unencoded', async () => {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { LocalTollgate } from '../../src/local/local-tollgate';
 import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';
 import { startEmbeddedStore } from '../../src/local/embedded-store';
-import { bearer, ciAccessToken, rawRequest, startProxyTollgate, startTestUpstream, type TestUpstream } from '../services/proxy-harness';
+import { bearer, ciAccessToken, rawRequest, recordingObservability, startProxyTollgate, startTestUpstream, streamedRequest, type TestUpstream } from '../services/proxy-harness';
 
 const ROUTES = [{ methods: ['GET', 'POST'] as ('GET' | 'POST')[], path: '/orders/**', scopes: ['orders:read'] }];
 
@@ -22,11 +22,13 @@ describe('proxy: upstream timeouts and failures', () => {
   let tollgate: LocalTollgate;
   let access: string;
   const hanging: (() => void)[] = [];
+  const observability = recordingObservability();
+  const interruptions = () => observability.logger.lines.filter((line) => line.message === 'proxy response interrupted');
 
   beforeAll(async () => {
     issuers = await startTestIssuers(['github', 'clerk']);
     upstream = await startTestUpstream();
-    tollgate = await startProxyTollgate({ issuers, proxy: { upstreamUrl: upstream.url, routes: ROUTES, timeoutMs: 400 } });
+    tollgate = await startProxyTollgate({ issuers, observability, proxy: { upstreamUrl: upstream.url, routes: ROUTES, timeoutMs: 400, responseIdleTimeoutMs: 1_000 } });
     access = (await ciAccessToken(tollgate, issuers)).access_token;
   });
 
@@ -47,13 +49,16 @@ describe('proxy: upstream timeouts and failures', () => {
     expect(answer.headers['cache-control']).toBe('no-store');
   });
 
-  it('answers 504 UPSTREAM_TIMEOUT when the body stops arriving', async () => {
+  it('cuts the streamed answer when the body goes quiet for responseIdleTimeoutMs: the status was sent, the rest ends abruptly and is logged', async () => {
     upstream.behave((_request, response) => {
       response.writeHead(200, { 'content-type': 'text/plain' });
       response.write('partial');
       hanging.push(() => response.end());
     });
-    expect((await call()).json.code).toBe('UPSTREAM_TIMEOUT');
+    const answer = await streamedRequest(tollgate.baseUrl, { path: '/proxy/orders/1', headers: bearer(access) });
+    expect(answer).toMatchObject({ status: 200, ending: 'cut' });
+    expect(answer.body.toString()).toBe('partial');
+    expect(interruptions().at(-1)).toMatchObject({ level: 'WARN', fields: { reason: 'upstream_idle', status: 200, bytes: 7, route: '0' } });
   });
 
   it.each([['GET'], ['POST']])('answers 502 UPSTREAM_UNAVAILABLE when the upstream resets the connection (%s)', async (method) => {
@@ -63,12 +68,15 @@ describe('proxy: upstream timeouts and failures', () => {
     expect(answer.json).toEqual({ error: 'upstream_unavailable', error_description: 'the upstream could not be reached', code: 'UPSTREAM_UNAVAILABLE' });
   });
 
-  it('answers 502 UPSTREAM_UNAVAILABLE when the connection dies mid-body', async () => {
+  it('ends the client’s answer abruptly when the upstream connection dies mid-body (never a second status)', async () => {
     upstream.behave((_request, response, socket) => {
       response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000' });
       response.write('only a little', () => socket.destroy());
     });
-    expect((await call()).json.code).toBe('UPSTREAM_UNAVAILABLE');
+    const answer = await streamedRequest(tollgate.baseUrl, { path: '/proxy/orders/1', headers: bearer(access) });
+    expect(answer).toMatchObject({ status: 200, ending: 'cut' });
+    expect(answer.body.toString()).toBe('only a little');
+    expect(interruptions().at(-1)).toMatchObject({ level: 'WARN', fields: { reason: 'upstream_failed', status: 200, bytes: 13 } });
   });
 
   it('answers 502 UPSTREAM_UNAVAILABLE when nothing listens on the upstream port', async () => {

@@ -237,3 +237,44 @@ export function rawRequest(
 export function bearer(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
 }
+
+/** A streamed answer as the client met it: when each chunk arrived, and how it ended. */
+export interface StreamedAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** Milliseconds from sending the request to the response's head. */
+  headAtMs: number;
+  chunks: { atMs: number; data: Buffer }[];
+  body: Buffer;
+  /** `complete` when the body ended properly; `cut` when the connection ended before it did. */
+  ending: 'complete' | 'cut';
+}
+
+/**
+ * One request whose answer is read as it streams: the time each chunk
+ * arrives, and whether the body ended properly or was cut (a response ended
+ * abruptly after its head, as a streamed proxy ends one whose upstream failed).
+ */
+export function streamedRequest(baseUrl: string, options: { method?: string; path: string; headers?: Record<string, string> }): Promise<StreamedAnswer> {
+  const url = new URL(baseUrl);
+  const started = performance.now();
+  return new Promise<StreamedAnswer>((resolve, reject) => {
+    const outgoing = httpRequest({ host: url.hostname, port: url.port, method: options.method ?? 'GET', path: options.path, headers: options.headers, agent: false }, (response) => {
+      const headAtMs = performance.now() - started;
+      const chunks: { atMs: number; data: Buffer }[] = [];
+      let settled = false;
+      const finish = (ending: 'complete' | 'cut') => {
+        if (settled) return;
+        settled = true;
+        const body = Buffer.concat(chunks.map((chunk) => chunk.data));
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, headAtMs, chunks, body, ending });
+      };
+      response.on('data', (data: Buffer) => chunks.push({ atMs: performance.now() - started, data }));
+      response.on('end', () => finish(response.complete ? 'complete' : 'cut'));
+      response.on('error', () => finish('cut'));
+      response.on('close', () => finish(response.complete ? 'complete' : 'cut'));
+    });
+    outgoing.on('error', reject);
+    outgoing.end();
+  });
+}

@@ -19,6 +19,50 @@ function describe(error) {
   return { name: error?.name ?? 'Error', message: String(error?.message ?? error), stack: String(error?.stack ?? '') };
 }
 
+// The managed runtime's response streaming (the global `awslambda`), as API Gateway reads it: a streamified
+// handler gets a writable stream; HttpResponseStream.from sends the JSON prelude and 8 NUL bytes on the first
+// write (no write, no prelude). The runner turns the framed stream back into a result with a base64 body.
+const STREAMING = Symbol('streaming');
+globalThis.awslambda = {
+  streamifyResponse(streamed) {
+    streamed[STREAMING] = true;
+    return streamed;
+  },
+  HttpResponseStream: {
+    from(stream, prelude) {
+      const write = stream.write.bind(stream);
+      let first = true;
+      stream.write = (chunk, ...rest) => {
+        if (first) {
+          first = false;
+          write(JSON.stringify(prelude));
+          write(new Uint8Array(8));
+        }
+        return write(chunk, ...rest);
+      };
+      return stream;
+    },
+  },
+};
+
+async function invokeStreaming(streamed, event, context) {
+  const { Writable } = await import('node:stream');
+  const chunks = [];
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      chunks.push(Buffer.from(chunk));
+      callback();
+    },
+  });
+  await streamed(event, stream, context);
+  if (!stream.writableFinished) await new Promise((resolve) => stream.once('finish', resolve));
+  const framed = Buffer.concat(chunks);
+  const delimiter = framed.indexOf(Buffer.alloc(8));
+  if (delimiter < 0) throw new Error('streamed response without the API Gateway prelude (an API Gateway 502)');
+  const prelude = JSON.parse(framed.subarray(0, delimiter).toString('utf8'));
+  return { ...prelude, body: framed.subarray(delimiter + 8).toString('base64'), isBase64Encoded: true };
+}
+
 let handler;
 try {
   const path = ['.mjs', '.js', '.cjs'].map((extension) => join(taskRoot, file + extension)).find((candidate) => existsSync(candidate));
@@ -50,7 +94,7 @@ process.on('message', async (message) => {
     succeed: () => undefined,
   };
   try {
-    const result = await handler(message.event, context);
+    const result = handler[STREAMING] ? await invokeStreaming(handler, message.event, context) : await handler(message.event, context);
     process.send({ id: message.id, result: result === undefined ? null : result });
   } catch (error) {
     process.send({ id: message.id, error: describe(error) });

@@ -1,0 +1,154 @@
+import { Writable, type Readable } from 'node:stream';
+import type { Context } from 'aws-lambda';
+import type { HttpEvent, HttpResult } from './api-event';
+
+/** The status line and headers of a streamed answer: what API Gateway's streaming prelude carries. */
+export interface ResponseHead {
+  statusCode: number;
+  headers: Record<string, string>;
+  multiValueHeaders?: Record<string, string[]>;
+}
+
+/**
+ * Where a streamed answer goes: the seam between the handlers and the
+ * platform. The Lambda entry implements it over `awslambda.HttpResponseStream`
+ * (`src/lambda/response-stream.ts`), the local server over node:http's
+ * `ServerResponse` (`src/local/api-gateway-adapter.ts`); the handlers never
+ * know which.
+ *
+ * `open` is called once, with the status and headers, before any body byte;
+ * after it the status can no longer change. A handler whose body fails after
+ * `open` rejects, and the platform ends the client's response abruptly (the
+ * Lambda runtime ends the stream with an error; the local server destroys the
+ * connection): a truncated body, never a second status.
+ */
+export interface ResponseSink {
+  open(head: ResponseHead): Writable;
+}
+
+/**
+ * An `HttpResult` whose body may stream: `bodyStream`, when present, is the
+ * body (and `body` is empty). Middlewares that add headers (`{ ...result }`)
+ * keep it.
+ */
+export interface StreamedResult extends HttpResult {
+  bodyStream?: Readable;
+}
+
+/** A handler that writes its answer to a sink (the Lambda streaming invocation's shape, sink in place of the stream). */
+export type StreamingHttpFunction = (event: HttpEvent, sink: ResponseSink, context: Context) => Promise<void>;
+
+/** Why a body stopped after its head was sent; `bytes` is how much of it the client got. */
+export class BodyInterruptedError extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly bytes: number,
+  ) {
+    super('response body interrupted', { cause });
+    this.name = 'BodyInterruptedError';
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Writes a result to a sink: the head, then the body with backpressure (the
+ * sink's `drain`), so memory stays flat however large the body. The head is
+ * followed at once by an empty write: on Lambda that sends API Gateway's
+ * prelude (status and headers) before the first body byte, and a body-less
+ * answer (204, 304, HEAD, a redirect) still gets its status instead of a 502.
+ * A body that fails rejects with `BodyInterruptedError`; the sink is left
+ * for the platform to end abruptly.
+ */
+export async function writeResult(result: StreamedResult, sink: ResponseSink): Promise<void> {
+  const head: ResponseHead = { statusCode: result.statusCode, headers: stringValues(result.headers) };
+  if (result.multiValueHeaders && Object.keys(result.multiValueHeaders).length > 0) {
+    head.multiValueHeaders = Object.fromEntries(Object.entries(result.multiValueHeaders).map(([name, values]) => [name, values.map(String)]));
+  }
+  const out = sink.open(head);
+  out.write(EMPTY);
+  if (!result.bodyStream) {
+    if (result.body) out.write(Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8'));
+    await endOf(out);
+    return;
+  }
+  const body = result.bodyStream;
+  let bytes = 0;
+  let done = false;
+  // A client that goes away while the upstream is quiet (an idle event stream) closes the upstream at once.
+  const gone = () => {
+    if (!done) body.destroy(new ClientGoneError());
+  };
+  out.once('close', gone);
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (!out.write(chunk)) await drained(out);
+    }
+  } catch (error) {
+    throw new BodyInterruptedError(error, bytes);
+  } finally {
+    done = true;
+    out.off('close', gone);
+  }
+  await endOf(out);
+}
+
+/** The client closed its connection before the body was complete. */
+export class ClientGoneError extends Error {
+  constructor() {
+    super('client gone');
+    this.name = 'ClientGoneError';
+  }
+}
+
+function stringValues(headers: HttpResult['headers']): Record<string, string> {
+  const values: Record<string, string> = Object.create(null);
+  for (const [name, value] of Object.entries(headers ?? {})) values[name] = String(value);
+  return values;
+}
+
+/** Waits for `drain`, or fails when the client went away meanwhile (the body's iterator is then closed, and the upstream with it). */
+function drained(out: Writable): Promise<void> {
+  if (out.destroyed) return Promise.reject(new ClientGoneError());
+  return new Promise<void>((resolve, reject) => {
+    const onDrain = () => {
+      out.off('close', onClose);
+      resolve();
+    };
+    const onClose = () => {
+      out.off('drain', onDrain);
+      reject(new ClientGoneError());
+    };
+    out.once('drain', onDrain);
+    out.once('close', onClose);
+  });
+}
+
+async function endOf(out: Writable): Promise<void> {
+  if (out.destroyed) return;
+  await new Promise<void>((resolve) => out.end(resolve));
+}
+
+/** A sink that keeps the whole answer in memory: for callers that need it in hand (tests, the bench's in-process store-request count). */
+export function bufferingSink(): { sink: ResponseSink; answer(): { head: ResponseHead; body: Buffer } } {
+  let head: ResponseHead | undefined;
+  const chunks: Buffer[] = [];
+  return {
+    sink: {
+      open(opened) {
+        head = opened;
+        return new Writable({
+          write(chunk: Buffer, _encoding, callback) {
+            chunks.push(Buffer.from(chunk));
+            callback();
+          },
+        });
+      },
+    },
+    answer() {
+      if (!head) throw new Error('the handler answered without opening the response');
+      return { head, body: Buffer.concat(chunks) };
+    },
+  };
+}
