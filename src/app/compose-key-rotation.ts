@@ -23,6 +23,7 @@ export function composeKeyRotation(config: TollgateConfig, runtime: Runtime): Si
     clock: runtime.clock ?? systemClock,
     policy: rotationPolicyFor(config),
     generateKey: () => generateSigningJwk(config.signing.alg),
+    alg: config.signing.alg,
     log: runtime.observability.logger,
   });
 }

@@ -116,12 +116,19 @@ export function parseRotatingKeyDocument(text: string): RotatingKeyDocument | un
  *
  * From the empty deployed document it creates the first key (signing at once:
  * nothing can have cached a key set yet) and stages the second.
+ *
+ * With `alg` (the configured `signing.alg`), a staged key of another
+ * algorithm (staged before the config changed) is never promoted: it is
+ * retired unused and a key of `alg` is staged in its place, to sign from the
+ * next rotation. The current key keeps signing meanwhile, so a change of
+ * algorithm takes two rotations and no cache ever meets an unpublished key.
  */
 export async function rotateKeySet(
   document: RotatingKeyDocument | undefined,
   now: number,
   policy: RotationPolicy,
   generateKey: () => Promise<JWK>,
+  alg?: string,
 ): Promise<RotationOutcome> {
   if (!document) {
     const first = await generateKey();
@@ -148,6 +155,11 @@ export async function rotateKeySet(
   let promoted: string | undefined;
   let staged: string | undefined;
 
+  // A staged key of another algorithm than the configured one is retired unused (it never signed).
+  if (next && alg !== undefined && keys.find((key) => key.kid === next)?.alg !== alg) {
+    retiredAt[next] = now;
+    next = undefined;
+  }
   // A staged key without a publication time predates this bookkeeping: its age is unknown, so its clock starts now.
   if (next && publishedAt[next] === undefined) publishedAt[next] = now;
   if (next && now - publishedAt[next]! >= policy.promotionDelaySeconds) {

@@ -24,6 +24,8 @@ export interface SigningKeyRotationDeps {
   policy: RotationPolicy;
   /** A fresh private signing JWK with `kid` and `alg` (the configured algorithm). */
   generateKey: () => Promise<JWK>;
+  /** The configured algorithm: a staged key of another one is replaced, never promoted (`rotateKeySet`). */
+  alg?: string;
   log: RotationLog;
 }
 
@@ -85,7 +87,7 @@ export class SigningKeyRotation {
       this.deps.log.info('rotation createSecret: pending value already stored', { versionId });
       return;
     }
-    const outcome = await rotateKeySet(current, epochSeconds(this.deps.clock), this.deps.policy, this.deps.generateKey);
+    const outcome = await rotateKeySet(current, epochSeconds(this.deps.clock), this.deps.policy, this.deps.generateKey, this.deps.alg);
     checkContinuity(current, outcome.document);
     await this.deps.store.putPending(secretId, versionId, JSON.stringify(outcome.document));
     this.deps.log.info('rotation createSecret: pending key set stored', {

@@ -127,6 +127,26 @@ describe('rotateKeySet', () => {
     expect(outcome.document.retiredAt).toEqual({ [recent.kid!]: now - policy.retainSeconds + 1 });
   });
 
+  it('moves to a newly configured algorithm in two rotations: the stale staged key is retired unused, never promoted', async () => {
+    // Prepare: RS256 keys, then signing.alg changes to ES256.
+    const [current, staged] = [await generateSigningJwk('RS256'), await generateSigningJwk('RS256')];
+    const before = documentOf([current, staged], { next: staged.kid, publishedAt: { [current.kid!]: now - 60 * DAY, [staged.kid!]: now - 30 * DAY } });
+
+    // Act: the first rotation after the change, then the next one.
+    const first = await rotateKeySet(before, now, policy, generate, 'ES256');
+    const second = await rotateKeySet(first.document, now + 30 * DAY, policy, generate, 'ES256');
+
+    // Assess: the RS256 key kept signing until an ES256 key had been published for a whole period.
+    expect(first.promoted).toBeUndefined();
+    expect(first.document.current).toBe(current.kid);
+    expect(first.document.retiredAt).toEqual({ [staged.kid!]: now });
+    expect(first.document.keys.find((key) => key.kid === first.document.next)?.alg).toBe('ES256');
+    checkContinuity(before, first.document);
+    expect(second.promoted).toBe(first.document.next);
+    expect(second.document.keys.find((key) => key.kid === second.document.current)?.alg).toBe('ES256');
+    checkContinuity(first.document, second.document);
+  });
+
   it('marks a stray key (neither current nor staged, no retirement time) retired now instead of dropping it', async () => {
     const [current, stray] = [await generate(), await generate()];
 
