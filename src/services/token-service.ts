@@ -251,8 +251,8 @@ export class TokenService {
     let outcome = await sessions.rotate(attempt);
     // A session created before `idleTimeoutSeconds` was recorded on it: one more write, which records it.
     if (!outcome.rotated && outcome.session && outcome.session.idleTimeoutSeconds === undefined) {
-      const verdict = await this.refusal(outcome.session, parsed.secretHash, request, jkt, now);
-      if (verdict.retry) return this.answer(outcome.session, verdict.retry, request.scope);
+      const verdict = await this.afterRefusedWrite(outcome.session, parsed.secretHash, request, jkt, now);
+      if (verdict.retry) return this.answerRetry(outcome.session, verdict.retry, request.scope);
       outcome = await sessions.rotate({
         ...attempt,
         legacy: { kind: outcome.session.kind, idleTimeoutSeconds: this.deps.config.sessions[outcome.session.kind].idleTimeoutSeconds, refreshCount: outcome.session.refreshCount },
@@ -260,8 +260,8 @@ export class TokenService {
     }
     if (!outcome.rotated) {
       if (!outcome.session) throw invalidRefresh('refresh_invalid', 'no such session');
-      const verdict = await this.refusal(outcome.session, parsed.secretHash, request, jkt, now);
-      if (verdict.retry) return this.answer(outcome.session, verdict.retry, request.scope);
+      const verdict = await this.afterRefusedWrite(outcome.session, parsed.secretHash, request, jkt, now);
+      if (verdict.retry) return this.answerRetry(outcome.session, verdict.retry, request.scope);
       // Every check passes on what the write found, yet its condition failed: a concurrent refresh won in between.
       throw invalidRefresh('refresh_invalid', 'lost a concurrent refresh', 'refresh token was already used');
     }
@@ -284,6 +284,12 @@ export class TokenService {
     }
     telemetry.emit({ type: 'TokenRefreshed', kind: session.kind, sid: session.sid, refreshCount: session.refreshCount });
     return this.answer(session, next.token, request.scope);
+  }
+
+  /** The grace window's answer: the same successor, a fresh access token; counted as a refresh (no write: the count stays). */
+  private answerRetry(session: Session, successor: string, requested: string[] | undefined): Promise<TokenResponse> {
+    this.deps.telemetry.emit({ type: 'TokenRefreshed', kind: session.kind, sid: session.sid, refreshCount: session.refreshCount });
+    return this.answer(session, successor, requested);
   }
 
   /** The refresh answer: a fresh access token for `session` and `refreshToken` (its current one). */
@@ -336,7 +342,7 @@ export class TokenService {
    * is the one just rotated out, within the grace window; returns nothing when
    * no check fails (a session without `idleTimeoutSeconds`, or a race).
    */
-  private async refusal(session: Session, presentedHash: string, request: RefreshRequest, jkt: string | undefined, now: number): Promise<{ retry?: string }> {
+  private async afterRefusedWrite(session: Session, presentedHash: string, request: RefreshRequest, jkt: string | undefined, now: number): Promise<{ retry?: string }> {
     const { config, sessions, telemetry } = this.deps;
     const policy = config.sessions[session.kind];
     // RFC 6749 §6: a refresh token is bound to the client it was issued to.
@@ -391,7 +397,6 @@ export class TokenService {
     if (retry && (await this.endedUpstream(session.trust, session.sub, session.upstreamSid))) {
       throw invalidRefresh('session_ended', 'upstream session ended or user deleted', 'the session has ended');
     }
-    if (retry) telemetry.emit({ type: 'TokenRefreshed', kind: session.kind, sid: session.sid, refreshCount: session.refreshCount });
     return { retry };
   }
 
