@@ -1,13 +1,14 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
+import { LAMBDA_BUILD_OPTIONS } from '../scripts/build-assets';
 
 /**
  * `npx tsx bench/bundle-composition.ts [entry …]`: where a function bundle's
- * bytes come from. Builds `src/lambda/<entry>.ts` with the stack's esbuild
- * options (see `bench/sections/cold-start.ts`) plus a metafile, and sums the
- * minified output bytes by package. The first look when a bundle misses its
- * size or import-time target.
+ * bytes come from. Builds `src/lambda/<entry>.ts` with the options the shipped
+ * assets are built with (`LAMBDA_BUILD_OPTIONS`, aliases included) plus a
+ * metafile, and sums the minified output bytes by package. The first look
+ * when a bundle misses its size or import-time target.
  */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -20,18 +21,12 @@ function packageOf(path: string): string {
 
 async function composition(entry: string): Promise<void> {
   const result = await build({
+    ...LAMBDA_BUILD_OPTIONS,
+    absWorkingDir: ROOT,
     entryPoints: [join(ROOT, 'src', 'lambda', `${entry}.ts`)],
     write: false,
     outfile: 'index.mjs',
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    mainFields: ['module', 'main'],
-    minify: true,
-    keepNames: true,
     metafile: true,
-    logLevel: 'error',
   });
   const metafile: Metafile = result.metafile;
   const output = Object.values(metafile.outputs)[0]!;
@@ -44,4 +39,4 @@ async function composition(entry: string): Promise<void> {
 }
 
 const entries = process.argv.slice(2);
-for (const entry of entries.length > 0 ? entries : ['verify', 'proxy', 'token']) await composition(entry);
+for (const entry of entries.length > 0 ? entries : ['verify', 'proxy', 'token', 'refresh', 'revoke', 'metadata', 'clerk-webhook', 'rotate-keys', 'authorizer']) await composition(entry);
