@@ -1,8 +1,36 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startTokenSuite, sidOf, type TokenBody, type TokenSuite } from '../integration/token-fixtures';
 import { snapshotStore } from '../support/store-snapshot';
-import { tollgate, type Run } from './cli-harness';
+import { BIN, tollgate, type Run } from './cli-harness';
+
+/** util-linux `script`: runs a command on a pseudo-terminal, so the confirmation prompt is exercised as a person meets it. */
+const HAS_SCRIPT = (() => {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** `tollgate <args>` on a terminal, typing `typed`; output is the terminal's (stdout and stderr together). */
+function onTerminal(args: string[], env: Record<string, string>, typed: string): Promise<{ code: number | null; output: string }> {
+  const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', [process.execPath, BIN, ...args].map(quote).join(' '), '/dev/null'], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'dumb', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+    child.stdin.end(typed);
+  });
+}
 
 /**
  * `tollgate sessions list|show|revoke` as an operator runs it (a child
@@ -187,6 +215,29 @@ describe('tollgate sessions (child process against the local store)', () => {
       expect(nothingNamed.code).toBe(2);
       expect(nothingNamed.stderr).toContain('--all for every active session');
       expect(await snapshotStore(suite.db, suite.tollgate.tables)).toEqual(before);
+    });
+
+    (HAS_SCRIPT ? it : it.skip)('asks on a terminal, and ends nothing unless the answer is yes', async () => {
+      const before = await snapshotStore(suite.db, suite.tollgate.tables);
+
+      const declined = await onTerminal(['sessions', 'revoke', '--sub', 'clerk:user_456', '--reason', 'asked'], env, 'no\n');
+
+      expect(declined.code).toBe(1);
+      expect(declined.output).toContain(sid('bob'));
+      expect(declined.output).toContain('End this session? Type "yes" to go on:');
+      expect(declined.output).toContain('not confirmed; nothing changed');
+      expect(await snapshotStore(suite.db, suite.tollgate.tables)).toEqual(before);
+    });
+
+    (HAS_SCRIPT ? it : it.skip)('ends the sessions when the person at the terminal answers yes', async () => {
+      const answer = await suite.tollgate.exchange(await suite.clerkToken({ sub: 'user_tty' }));
+      const ttySid = sidOf((answer.json as TokenBody).access_token);
+
+      const confirmed = await onTerminal(['sessions', 'revoke', '--sub', 'clerk:user_tty', '--reason', 'asked'], env, 'yes\n');
+
+      expect(confirmed.code).toBe(0);
+      expect(confirmed.output).toContain(`${ttySid}  revoked`);
+      expect(await suite.item(ttySid)).toMatchObject({ status: 'revoked', adminRevocation: { by: 'local', reason: 'asked' } });
     });
 
     it('exits 5 when a given sid does not exist, and ends none of the others', async () => {

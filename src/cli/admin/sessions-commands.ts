@@ -143,7 +143,7 @@ async function confirm(io: CliIo, count: number, show: () => void): Promise<void
   show();
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await prompt.question(`End these ${count} session${count === 1 ? '' : 's'}? Type "yes" to go on: `);
+    const answer = await prompt.question(`${count === 1 ? 'End this session' : `End these ${count} sessions`}? Type "yes" to go on: `);
     if (answer.trim() !== 'yes') throw new CliError(ExitCodes.refused, 'not confirmed; nothing changed');
   } finally {
     prompt.close();
