@@ -14,6 +14,8 @@ export function defaultDevConfig(devIssuer: Pick<DevIssuer, 'githubIssuer' | 'cl
   const ids = devRepositoryIds(DEV_REPOSITORY);
   return {
     audience: 'tollgate',
+    // A dev server on any local port (Vite, Next.js, …) may call every browser-facing route.
+    cors: { allowedOrigins: ['http://localhost:*', 'http://127.0.0.1:*'] },
     trust: [
       {
         name: 'github',
@@ -65,6 +67,5 @@ export function devProxyConfig(upstreamUrl: string): NonNullable<TollgateConfigI
       { name: 'profile', methods: ['GET'], path: '/me', scopes: ['profile:read'] },
       { name: 'billing', methods: ['*'], path: '/billing/**', scopes: ['billing:admin'] },
     ],
-    cors: { allowedOrigins: ['http://localhost:3000'] },
   };
 }
