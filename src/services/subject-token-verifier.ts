@@ -11,11 +11,15 @@ import { ACCESS_TOKEN_TYP } from './access-tokens';
 export const MAX_TOKEN_LENGTH = 16_384;
 
 /**
- * Longest `sub`, `jti` and `sid` accepted, in UTF-8 bytes. They become store
- * keys (`<trust>:<sub>`, single-use and webhook markers, the session indexes)
- * and DynamoDB refuses keys over 2048 bytes; real ones are under 300.
+ * Longest `sub`, `jti`, `sid` and `repository` accepted, in UTF-8 bytes. They
+ * become store keys (`<trust>:<sub>`, single-use and webhook markers, the
+ * session indexes `bySubject`, `byUpstreamSid`, `byRepository`) and DynamoDB
+ * refuses keys over 2048 bytes; real ones are under 300.
  */
 export const MAX_IDENTIFIER_BYTES = 1024;
+
+/** The claims that become store keys (`MAX_IDENTIFIER_BYTES`). */
+const IDENTIFIER_CLAIMS = ['sub', 'jti', 'sid', 'repository'] as const;
 
 /**
  * Latest `exp` accepted, in seconds from now. GitHub's and Clerk's tokens
@@ -47,7 +51,7 @@ export interface VerifiedSubject {
  * that names any `aud` is refused (RFC 7519 §4.1.3: Tollgate cannot identify
  * itself with a value it was not told). Claims are data: every string in the
  * header and claims must be well-formed UTF-16 (no lone surrogate), `sub`,
- * `jti` and `sid` fit `MAX_IDENTIFIER_BYTES`, and `exp` lies within
+ * `jti`, `sid` and `repository` fit `MAX_IDENTIFIER_BYTES`, and `exp` lies within
  * `MAX_SUBJECT_TOKEN_LIFETIME_SECONDS`; anything else is `invalid_grant` here,
  * never a 5xx or a session that fails later. Does not check single use or
  * trust rules: the token service does.
@@ -135,14 +139,14 @@ const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 /**
  * Why verified claims are still unusable, or undefined: a string anywhere
- * (names included) that is not well-formed UTF-16, an identifier past
+ * (names included) that is not well-formed UTF-16, an identifier (`IDENTIFIER_CLAIMS`) past
  * `MAX_IDENTIFIER_BYTES`, an `exp` past `MAX_SUBJECT_TOKEN_LIFETIME_SECONDS`.
  * The reason is for the log; it never carries a claim value.
  */
 export function claimProblem(header: Record<string, unknown>, claims: Record<string, unknown>, nowSeconds: number): string | undefined {
   const shape = jsonShapeProblem(header) ?? jsonShapeProblem(claims);
   if (shape) return shape;
-  for (const name of ['sub', 'jti', 'sid'] as const) {
+  for (const name of IDENTIFIER_CLAIMS) {
     const value = claims[name];
     if (typeof value === 'string' && Buffer.byteLength(value, 'utf8') > MAX_IDENTIFIER_BYTES) return `${name} longer than ${MAX_IDENTIFIER_BYTES} bytes`;
   }

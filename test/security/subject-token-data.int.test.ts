@@ -176,6 +176,7 @@ describe('subject tokens are data: single use by content, audience, claim values
       ['a jti of 4 KB', () => suite.githubToken({ jti: 'j'.repeat(4096) })],
       ['a Clerk sid of 4 KB', () => suite.clerkToken({ sid: `sess_${'s'.repeat(4096)}` })],
       ['a sub of 3 KB', () => suite.clerkToken({ sub: `user_${'u'.repeat(3072)}` })],
+      ['a repository of 3 KB (an index key of the session)', () => suite.githubToken({ extra: { repository: `acme/${'r'.repeat(3072)}` } })],
       ['a multi-byte sub past the byte limit', () => suite.clerkToken({ sub: 'é'.repeat(MAX_IDENTIFIER_BYTES / 2 + 1) })],
       ['exp 1e20', () => suite.githubToken({ extra: { exp: 1e20 } })],
       ['exp two years ahead', () => suite.githubToken({ extra: { exp: suite.now() + 2 * 366 * 86_400 } })],
