@@ -15,7 +15,8 @@ export const CHROMIUM = process.env.TOLLGATE_CHROMIUM ?? '/usr/bin/chromium';
  */
 export async function bundleClient(): Promise<{ client: string; worker: string; clientBytes: number }> {
   const bundle = async (entry: string, minify: boolean) => {
-    const result = await build({ entryPoints: [join(ROOT, 'src', 'client', entry)], bundle: true, format: 'esm', platform: 'browser', target: 'es2020', minify, write: false });
+    // TOLLGATE_CLIENT_SRC: bundle another copy of src/ (ad-hoc comparisons, e.g. without the generation locks).
+    const result = await build({ entryPoints: [join(process.env.TOLLGATE_CLIENT_SRC ?? join(ROOT, 'src'), 'client', entry)], bundle: true, format: 'esm', platform: 'browser', target: 'es2020', minify, write: false });
     return result.outputFiles[0]!.text;
   };
   const [client, worker, minified] = await Promise.all([bundle('index.ts', false), bundle('shared-worker.ts', false), bundle('index.ts', true)]);
