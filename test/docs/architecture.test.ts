@@ -89,6 +89,15 @@ describe('docs/architecture.md', () => {
     expect(undocumented).toEqual([]);
   });
 
+  it('keeps out of its diagrams the two characters that end a Mermaid statement early (; and #)', () => {
+    const blocks = [...doc.matchAll(/```mermaid\n([\s\S]*?)```/g)].map((match) => match[1]!);
+
+    const broken = blocks.flatMap((block) => block.split('\n').filter((line) => /[;#]/.test(line)));
+
+    expect(blocks.length).toBe(7);
+    expect(broken).toEqual([]);
+  });
+
   it('has a sequence diagram for each flow a user or operator follows, each naming the files that carry it', () => {
     const flows = ['CI exchange', 'Clerk user exchange', 'Refresh with rotation and reuse detection', 'Proxied request', 'Clerk webhook', 'Signing-key rotation'];
 
