@@ -11,7 +11,7 @@ import { COMMITTED_SCHEMA_PATH, configJsonSchema, configTypeExpressions } from '
  * | part | output | what |
  * |---|---|---|
  * | assets | `dist/assets/<fn>/index.mjs` | one bundle per Lambda function (scripts/build-assets.ts) |
- * | client | `dist/client/index.js` | `tollgate/client`: ESM, platform-neutral, no dependencies |
+ * | client | `dist/client/index.js`, `dist/client/tollgate-worker.js` | `tollgate/client` and `tollgate/client/worker` (its SharedWorker script): ESM, platform-neutral, no dependencies |
  * | verify | `dist/verify/index.js` | `tollgate/verify`: ESM, platform-neutral, jose left external |
  * | cli | `dist/cli/tollgate.mjs` (+ `chunks/`) | the `tollgate` bin: everything bundled, Node alone runs it |
  * | cdk | `dist/cdk/index.js`, `index.cjs` | `tollgate/cdk`: the constructs for ESM and CommonJS apps; aws-cdk-lib and constructs external |
@@ -35,6 +35,13 @@ export const CLIENT_BUILD_OPTIONS = {
   target: 'es2020',
   outfile: join(DIST, 'client', 'index.js'),
   logLevel: 'error',
+} as const satisfies BuildOptions;
+
+/** `tollgate/client/worker`: the SharedWorker script apps serve from their origin (docs/client.md, "One session for every tab"). */
+export const CLIENT_WORKER_BUILD_OPTIONS = {
+  ...CLIENT_BUILD_OPTIONS,
+  entryPoints: [join(ROOT, 'src', 'client', 'shared-worker.ts')],
+  outfile: join(DIST, 'client', 'tollgate-worker.js'),
 } as const satisfies BuildOptions;
 
 /** The `tollgate/verify` bundle: jose stays a dependency (the one it has). */
@@ -201,7 +208,7 @@ function* walk(directory: string): Generator<string> {
 
 const BUILDERS: Record<Part, () => Promise<unknown>> = {
   assets: () => buildAssets(),
-  client: () => build(CLIENT_BUILD_OPTIONS),
+  client: () => Promise.all([build(CLIENT_BUILD_OPTIONS), build(CLIENT_WORKER_BUILD_OPTIONS)]),
   verify: () => build(VERIFY_BUILD_OPTIONS),
   cli: async () => {
     rmSync(join(DIST, 'cli'), { recursive: true, force: true });
