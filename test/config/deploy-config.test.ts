@@ -31,7 +31,7 @@ describe('deployConfigFromText', () => {
     [
       'a route throttle for a route the API does not have',
       { ...FULL_CONFIG, aws: { routeThrottle: { 'POST /tokens': { rateLimit: 1, burstLimit: 1 } } } },
-      'aws.routeThrottle.POST /tokens: no such route; the routes are GET /.well-known/oauth-authorization-server, GET /.well-known/jwks.json, POST /token, POST /verify, POST /revoke, POST /webhooks/clerk, ANY /proxy/{proxy+}',
+      'aws.routeThrottle.POST /tokens: no such route; the routes are GET /.well-known/oauth-authorization-server, GET /.well-known/jwks.json, POST /token, POST /verify, POST /revoke, OPTIONS /.well-known/oauth-authorization-server, OPTIONS /.well-known/jwks.json, OPTIONS /token, OPTIONS /revoke, POST /webhooks/clerk, ANY /proxy/{proxy+}',
     ],
   ])('refuses %s', (_name, config, problem) => {
     expect(problems(config)).toEqual([problem]);
