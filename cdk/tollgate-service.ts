@@ -80,7 +80,8 @@ export class TollgateService extends Construct {
       rotationDays: aws.keyRotationDays,
     });
     this.operatorPolicies = new OperatorPolicies(this, 'OperatorPolicies', { sessions: this.tables.sessions, signingKeysSecret: this.signingKeys.secret });
-    this.api = new TollgateApi(this, 'Http', { aws });
+    // API Gateway's own answers (throttling, 4xx/5xx defaults) carry the same CORS origins as the functions' (`gatewayCorsHeaders`).
+    this.api = new TollgateApi(this, 'Http', { aws, cors: config.cors ?? config.proxy?.cors });
     this.functions = new ApiFunctions(this, 'Functions', {
       assetsDirectory,
       config,
