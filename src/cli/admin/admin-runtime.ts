@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoSessionDirectory } from '../../adapters/dynamo-session-admin';
 import { DynamoSessionStore } from '../../adapters/dynamo-session-store';
+import { sdkCredentials } from '../../adapters/sdk-credentials';
 import { boundedRequestHandler } from '../../adapters/sdk-timeouts';
 import type { Clock } from '../../domain/clock';
 import type { Telemetry, TollgateEvent } from '../../ports/telemetry';
@@ -42,7 +43,7 @@ export interface SessionsRuntime {
 }
 
 /** Builds the admin services for the target's sessions table. */
-export function sessionsRuntime(target: AdminTarget, clock: Clock): SessionsRuntime {
+export function sessionsRuntime(target: AdminTarget, clock: Clock, env: Readonly<Record<string, string | undefined>>): SessionsRuntime {
   let endpoint: string | undefined;
   let table: string;
   if (target.mode === 'local') {
@@ -60,9 +61,11 @@ export function sessionsRuntime(target: AdminTarget, clock: Clock): SessionsRunt
   const local = target.mode === 'local';
   const client = new DynamoDBClient({
     endpoint,
-    region: local ? (process.env.AWS_REGION ?? 'local') : undefined,
-    // A local store accepts any credentials; never send real ones there. A stack: the SDK's default chain (env, profile, SSO).
-    credentials: local ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
+    // Locally, the region and credentials the local server's own clients use (`sdkCredentials`): DynamoDB Local
+    // without -sharedDb keeps one database per access key and region, so the CLI must present the same ones.
+    // A stack: the SDK's default chain (environment, profile, SSO), as an operator's shell has it.
+    region: local ? (env.AWS_REGION ?? 'local') : undefined,
+    credentials: local ? sdkCredentials({ ...env }, endpoint) : undefined,
     maxAttempts: 3,
     requestHandler: boundedRequestHandler(CLI_STORE_TIMEOUTS),
   });

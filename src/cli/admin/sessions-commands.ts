@@ -17,7 +17,7 @@ const PROGRESS_INTERVAL_MS = 1_000;
 
 export async function sessionsCommand(line: AdminLine, io: CliIo): Promise<ExitCode> {
   const target = await resolveTarget(line.target, io.env);
-  const runtime = sessionsRuntime(target, { now: io.now });
+  const runtime = sessionsRuntime(target, { now: io.now }, io.env);
   try {
     switch (line.action) {
       case 'sessions list':
