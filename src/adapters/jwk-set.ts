@@ -1,5 +1,5 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
-import { createPublicKey, type JsonWebKeyInput } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type JsonWebKeyInput } from 'node:crypto';
 import type { SigningAlg } from '../config/config-rules';
 import type { PreparedVerificationKey, SigningKeys } from '../ports/signing-keys';
 import { publicJwk, type SigningKeyDocument } from '../domain/signing-key-document';
@@ -34,7 +34,12 @@ export async function importSigningKeys(document: SigningKeyDocument): Promise<S
     // Imported once here, so verifying a token never parses a key (docs/performance.md, "Verify").
     prepared.set(jwk.kid!, { kid: jwk.kid!, alg: jwk.alg!, key: createPublicKey({ key: pub, format: 'jwk' } as JsonWebKeyInput) });
     if (jwk.kid === document.current) {
-      current = { kid: jwk.kid, alg: jwk.alg!, key: (await importJWK(jwk, jwk.alg)) as CryptoKey };
+      current = {
+        kid: jwk.kid,
+        alg: jwk.alg!,
+        key: (await importJWK(jwk, jwk.alg)) as CryptoKey,
+        signingKey: createPrivateKey({ key: jwk, format: 'jwk' } as JsonWebKeyInput),
+      };
     }
   }
   return { current: current!, publicJwks, verificationKey: (kid) => verification.get(kid), preparedKey: (kid) => prepared.get(kid) };

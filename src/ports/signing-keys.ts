@@ -5,6 +5,8 @@ export interface ActiveSigningKey {
   kid: string;
   alg: string;
   key: CryptoKey;
+  /** The same private key prepared once for `node:crypto` (access tokens are signed with it). */
+  signingKey: KeyObject;
 }
 
 /** The JWK set Tollgate signs with: the current private key and the public keys verifiers should trust. */

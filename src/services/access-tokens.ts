@@ -1,10 +1,10 @@
-import { randomUUID, verify as cryptoVerify } from 'node:crypto';
-import { SignJWT, type JWTPayload } from 'jose';
+import { randomUUID, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
+import type { JWTPayload } from 'jose';
 import type { SessionKind } from '../config/config';
 import { ACCESS_TOKEN_TYP, type TollgateClaims } from '../domain/access-token-claims';
 import { AccessTokenError } from '../domain/errors';
 import type { Clock } from '../domain/clock';
-import type { PreparedVerificationKey, SigningKeySource } from '../ports/signing-keys';
+import type { ActiveSigningKey, PreparedVerificationKey, SigningKeySource } from '../ports/signing-keys';
 
 export { ACCESS_TOKEN_TYP };
 
@@ -70,9 +70,9 @@ export class AccessTokens {
       client_id: input.clientId,
       ...(input.jkt ? { cnf: { jkt: input.jkt } } : {}),
     };
-    const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: current.alg, kid: current.kid, typ: ACCESS_TOKEN_TYP })
-      .sign(current.key);
+    // Signed with the key prepared once per key set, synchronously (RFC 7515 §5.1): no key import, no thread-pool hop.
+    const signingInput = `${base64url(JSON.stringify({ alg: current.alg, kid: current.kid, typ: ACCESS_TOKEN_TYP }))}.${base64url(JSON.stringify(claims))}`;
+    const token = `${signingInput}.${signWith(current, signingInput).toString('base64url')}`;
     return { token, claims, expiresIn: exp - iat };
   }
 
@@ -137,6 +137,23 @@ function decodeJson(part: string): Record<string, unknown> | undefined {
     return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+const base64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+
+/** The JWS signature of `signingInput` with the current key (RFC 7518 §3.3, §3.4 as `r‖s`; RFC 8037 Ed25519). */
+function signWith(key: ActiveSigningKey, signingInput: string): Buffer {
+  const data = Buffer.from(signingInput, 'ascii');
+  switch (key.alg) {
+    case 'RS256':
+      return cryptoSign('sha256', data, key.signingKey);
+    case 'ES256':
+      return cryptoSign('sha256', data, { key: key.signingKey, dsaEncoding: 'ieee-p1363' });
+    case 'EdDSA':
+      return cryptoSign(null, data, key.signingKey);
+    default:
+      throw new Error(`signing key ${key.kid}: unsupported algorithm ${key.alg}`);
   }
 }
 
