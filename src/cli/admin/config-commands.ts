@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { ConfigError, parseConfig, type TollgateConfig } from '../../config/config';
@@ -95,9 +96,9 @@ async function explain(line: AdminLine, io: CliIo): Promise<ExitCode> {
   return explanation.scopes ? ExitCodes.ok : ExitCodes.refused;
 }
 
-/** The token itself when it looks like one, else a file (`-`: stdin). */
+/** A file when one has that name (`-`: stdin), else the token itself when it looks like one. */
 async function readToken(value: string, io: CliIo): Promise<string> {
-  if (JWT_SHAPE.test(value)) return value;
+  if (value !== '-' && !existsSync(value) && JWT_SHAPE.test(value)) return value;
   let bytes: Buffer;
   try {
     bytes = value === '-' ? await io.readStdin() : await readFile(value);

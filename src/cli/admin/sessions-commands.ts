@@ -36,14 +36,16 @@ export async function sessionsCommand(line: AdminLine, io: CliIo): Promise<ExitC
 
 async function list(line: AdminLine, io: CliIo, runtime: SessionsRuntime): Promise<ExitCode> {
   const now = Math.floor(io.now() / 1000);
-  const found = await runtime.service.find(line.filter, progressReporter(io));
-  const summaries = found.map((session) => summarize(session, now));
-  if (line.json) {
-    for (const summary of summaries) io.stdout.write(`${JSON.stringify(summary)}\n`);
-  } else if (summaries.length > 0) {
-    io.stdout.write(sessionTable(summaries));
+  let count = 0;
+  const table: ReturnType<typeof summarize>[] = [];
+  for await (const session of runtime.service.search(line.filter, progressReporter(io))) {
+    count += 1;
+    // JSON lines stream as pages arrive (a big scan never sits in memory); the table needs every row for its widths.
+    if (line.json) io.stdout.write(`${JSON.stringify(summarize(session, now))}\n`);
+    else table.push(summarize(session, now));
   }
-  io.stderr.write(`${summaries.length} session${summaries.length === 1 ? '' : 's'} match\n`);
+  if (table.length > 0) io.stdout.write(sessionTable(table));
+  io.stderr.write(`${count} session${count === 1 ? '' : 's'} match\n`);
   return ExitCodes.ok;
 }
 
