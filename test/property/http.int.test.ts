@@ -5,12 +5,12 @@ import { decodeJwt } from 'jose';
 import { createProxyHandler } from '../../src/handlers/proxy-handler';
 import { headerNameKey, STRIPPED_REQUEST_HEADERS } from '../../src/domain/header-rules';
 import type { HttpEvent } from '../../src/http/api-event';
-import { githubActionsClaims } from '../../src/local/dev-claims';
+import { clerkSessionClaims, githubActionsClaims } from '../../src/local/dev-claims';
 import { svixSignature } from '../../src/domain/svix-signature';
 import { DpopTestKey } from '../support/dpop-key';
 import { EXCHANGE, testObservability } from '../support/tollgate';
 import { rawRequest, startTestUpstream, type RawAnswer, type ReceivedRequest, type TestUpstream } from '../services/proxy-harness';
-import { REPO, startTokenSuite, type TokenSuite } from '../integration/token-fixtures';
+import { APP_ORIGIN, REPO, startTokenSuite, type TokenSuite } from '../integration/token-fixtures';
 import { SUITE_ROUTES } from '../security/attack-suite';
 import { anyString, budget, prototypeName, utf16Unit } from './fc-budget';
 
@@ -112,7 +112,7 @@ describe('property: the local server over every untrusted input', () => {
 
   /** Claims that replace or add to a real GitHub token's: every JSON type, huge and malformed strings, prototype names. */
   const claimOverride = fc.dictionary(
-    fc.oneof(fc.constantFrom('sub', 'jti', 'aud', 'exp', 'nbf', 'iat', 'repository', 'repository_id', 'repository_owner_id', 'ref', 'sid', 'act', 'azp', 'sts', 'environment', 'job_workflow_ref'), prototypeName, anyString(8)),
+    fc.oneof(fc.constantFrom('sub', 'jti', 'aud', 'exp', 'nbf', 'iat', 'repository', 'repository_id', 'repository_owner_id', 'ref', 'sid', 'act', 'azp', 'sts', 'environment', 'job_workflow_ref', 'o', 'metadata', 'org_id', 'org_role'), prototypeName, anyString(8)),
     fc.oneof(
       fc.jsonValue({ maxDepth: 3 }),
       anyString(30),
@@ -124,15 +124,17 @@ describe('property: the local server over every untrusted input', () => {
   );
   const headerOverride = fc.dictionary(fc.oneof(fc.constantFrom('typ', 'cty', 'crit', 'x5u', 'jku', 'b64', 'zip'), prototypeName, anyString(6)), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 2 });
 
-  it('a subject token signed by a trusted issuer with claims of any type and size: 200 or invalid_grant at /token; a session issued is then served at the proxy and /verify', async () => {
+  it('a subject token signed by a trusted issuer with claims of any type and size: 200 or invalid_grant at /token; a session issued is then served at the proxy, /verify and the refresh grant', async () => {
     const outcomes = { issued: 0, refused: 0 };
     await fc.assert(
-      fc.asyncProperty(claimOverride, headerOverride, async (override, header) => {
-        const claims = { ...githubActionsClaims(suite.github.issuer, suite.now(), REPO), ...JSON.parse(JSON.stringify(override)) };
-        const { kid } = suite.github.currentKey();
+      fc.asyncProperty(fc.constantFrom('github', 'clerk'), claimOverride, headerOverride, async (kind, override, header) => {
+        const issuer = kind === 'github' ? suite.github : suite.clerk;
+        const base = kind === 'github' ? githubActionsClaims(issuer.issuer, suite.now(), REPO) : clerkSessionClaims(issuer.issuer, suite.now(), { azp: APP_ORIGIN, role: 'api-client' });
+        const claims = { ...base, ...JSON.parse(JSON.stringify(override)) };
+        const { kid } = issuer.currentKey();
         let token: string;
         try {
-          token = await suite.github.sign(claims, { ...JSON.parse(JSON.stringify(header)), alg: 'RS256', kid });
+          token = await issuer.sign(claims, { ...JSON.parse(JSON.stringify(header)), alg: 'RS256', kid });
         } catch {
           return; // jose refuses to sign it (e.g. crit it does not know): no client can send it signed either
         }
@@ -152,6 +154,8 @@ describe('property: the local server over every untrusted input', () => {
         const verified = await suite.tollgate.verify(access);
         expect(verified.status).toBe(200);
         expect(verified.json.active).toBe(true);
+        const refreshed = await suite.tollgate.refresh(answer.json.refresh_token);
+        expect(refreshed.status).toBe(200);
       }),
       budget(80),
     );
