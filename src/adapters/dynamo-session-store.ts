@@ -2,7 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import type { SessionKind } from '../config/config';
 import { newWriteId } from '../domain/refresh-token';
 import { USED_HASHES_KEPT, type Session, type SessionEndReason } from '../domain/session';
-import type { RefreshAttempt, RefreshOutcome, SessionStore } from '../ports/session-store';
+import type { EndCondition, RefreshAttempt, RefreshOutcome, SessionStore } from '../ports/session-store';
 import { isConditionFailure, toStoreError } from './dynamo-errors';
 // GSI names are contract (src/contract/tables.ts): the CDK table construct and the local tables create the same.
 import { SESSION_INDEXES } from '../contract/tables';
@@ -133,18 +133,36 @@ export class DynamoSessionStore implements SessionStore {
     }
   }
 
-  async end(sid: string, reason: SessionEndReason, now: number): Promise<boolean> {
+  async end(sid: string, reason: SessionEndReason, now: number, only: EndCondition = {}): Promise<boolean> {
     const status = reason === 'absolute' || reason === 'idle' || reason === 'max_refreshes' ? 'ended' : 'revoked';
     const writeId = newWriteId();
+    const conditions = ['attribute_exists(sid) AND #status = :active'];
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ':status': status, ':reason': reason, ':now': now, ':active': 'active', ':writeId': writeId };
+    if (only.knownHash !== undefined || only.sub !== undefined) {
+      // As `get` would: an item past its `ttl` is absent, so it is not revoked (nor counted) either.
+      names['#ttl'] = 'ttl';
+      values[':clock'] = this.nowSeconds();
+      conditions.push('#ttl > :clock');
+    }
+    if (only.knownHash !== undefined) {
+      values[':hash'] = only.knownHash;
+      conditions.push('(refreshHash = :hash OR prevRefreshHash = :hash OR contains(usedHashes, :hash))');
+    }
+    if (only.sub !== undefined) {
+      names['#sub'] = 'sub';
+      values[':sub'] = only.sub;
+      conditions.push('#sub = :sub');
+    }
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { sid },
           UpdateExpression: 'SET #status = :status, endReason = :reason, endedAt = :now, writeId = :writeId',
-          ConditionExpression: 'attribute_exists(sid) AND #status = :active',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':status': status, ':reason': reason, ':now': now, ':active': 'active', ':writeId': writeId },
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );

@@ -38,6 +38,12 @@ export interface RefreshAttempt {
   legacy?: { kind: SessionKind; idleTimeoutSeconds: number; refreshCount: number };
 }
 
+/** What a revocation asks of the session it ends (RFC 7009: a token names its session only if the session knows it). */
+export interface EndCondition {
+  knownHash?: string;
+  sub?: string;
+}
+
 export type RefreshOutcome =
   /** Rotated: the session as the write left it. */
   | { rotated: true; session: Session }
@@ -75,8 +81,13 @@ export interface SessionStore {
    * rotation's hash (`refreshHash`). A session then follows an operator's change at its next refresh.
    */
   retime(sid: string, refreshHash: string, idleTimeoutSeconds: number, idleExpiry: number): Promise<void>;
-  /** Ends an active session; returns false when it was not active (already ended, or absent). */
-  end(sid: string, reason: SessionEndReason, now: number): Promise<boolean>;
+  /**
+   * Ends an active session; returns false when it was not active (already ended, or absent), or
+   * when `only` does not hold: the session must know `knownHash` (its current, previous or a
+   * remembered refresh-token hash) or belong to `sub`. `only` makes a revocation one write, without
+   * reading the session first.
+   */
+  end(sid: string, reason: SessionEndReason, now: number, only?: EndCondition): Promise<boolean>;
   /** Sessions created from an upstream identity provider's session id (Clerk `sid`). */
   findByUpstreamSid?(upstreamSid: string): Promise<string[]>;
   /** Sessions of one subject (`<trust>:<sub>`). */

@@ -1,7 +1,7 @@
 import { epochSeconds, type Clock } from '../domain/clock';
 import { AccessTokenError } from '../domain/errors';
-import { looksLikeRefreshToken, parseRefreshToken, sameHash } from '../domain/refresh-token';
-import type { SessionStore } from '../ports/session-store';
+import { looksLikeRefreshToken, parseRefreshToken } from '../domain/refresh-token';
+import type { EndCondition, SessionStore } from '../ports/session-store';
 import type { Telemetry } from '../ports/telemetry';
 import type { AccessTokens } from './access-tokens';
 
@@ -19,27 +19,22 @@ export class RevocationService {
     private readonly clock: Clock,
   ) {}
 
-  /** Returns the revoked `sid`, or undefined when the token named no live session of ours. */
+  /**
+   * Returns the revoked `sid`, or undefined when the token named no live session of ours. One
+   * conditional write, no read: the store ends the session only if it knows the refresh token's hash,
+   * or, for an access token, belongs to the token's subject (as `SessionGate` checks).
+   */
   async revoke(token: string): Promise<string | undefined> {
-    const sid = looksLikeRefreshToken(token) ? await this.refreshTokenSession(token) : await this.accessTokenSession(token);
-    if (!sid) return undefined;
-    if (await this.sessions.end(sid, 'revoked', epochSeconds(this.clock))) {
-      this.telemetry.emit({ type: 'SessionRevoked', source: 'revoke', sid });
-      return sid;
+    const target = looksLikeRefreshToken(token) ? refreshTokenTarget(token) : await this.accessTokenTarget(token);
+    if (!target) return undefined;
+    if (await this.sessions.end(target.sid, 'revoked', epochSeconds(this.clock), target.only)) {
+      this.telemetry.emit({ type: 'SessionRevoked', source: 'revoke', sid: target.sid });
+      return target.sid;
     }
     return undefined;
   }
 
-  private async refreshTokenSession(token: string): Promise<string | undefined> {
-    const parsed = parseRefreshToken(token);
-    if (!parsed) return undefined;
-    const session = await this.sessions.get(parsed.sid, { consistent: true });
-    if (!session) return undefined;
-    const known = [session.refreshHash, session.prevRefreshHash, ...session.usedHashes].some((hash) => sameHash(hash, parsed.secretHash));
-    return known ? session.sid : undefined;
-  }
-
-  private async accessTokenSession(token: string): Promise<string | undefined> {
+  private async accessTokenTarget(token: string): Promise<RevocationTarget | undefined> {
     let claims: { sid: string; sub: string };
     try {
       claims = await this.accessTokens.verify(token, { allowExpired: true });
@@ -47,8 +42,17 @@ export class RevocationService {
       if (error instanceof AccessTokenError) return undefined;
       throw error;
     }
-    // As SessionGate does: a token names its session only if the subjects agree.
-    const session = await this.sessions.get(claims.sid, { consistent: true });
-    return session && session.sub === claims.sub ? session.sid : undefined;
+    return { sid: claims.sid, only: { sub: claims.sub } };
   }
+}
+
+interface RevocationTarget {
+  sid: string;
+  only: EndCondition;
+}
+
+/** A refresh token names its session only if the session knows it (current, previous or remembered). */
+function refreshTokenTarget(token: string): RevocationTarget | undefined {
+  const parsed = parseRefreshToken(token);
+  return parsed ? { sid: parsed.sid, only: { knownHash: parsed.secretHash } } : undefined;
 }

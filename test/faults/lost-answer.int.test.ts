@@ -266,7 +266,6 @@ describe('lost answers to the token service’s conditional writes', () => {
 
       const answer = await revoke(refresh_token);
 
-      // The revocation reads the session before it writes: only the look after the write fails.
       expect(answer.status).toBe(503);
       expect(lost()).toBe(attempts('every'));
       faults.failWhen(undefined);
