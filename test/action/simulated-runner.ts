@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The committed bundle action.yml runs (`runs.main` and `runs.post`). */
-export const ACTION_BUNDLE = join(__dirname, '..', '..', 'dist', 'action', 'index.mjs');
+export const ACTION_BUNDLE = fileURLToPath(new URL('../../dist/action/index.mjs', import.meta.url));
 
 export interface StepResult {
   code: number | null;
