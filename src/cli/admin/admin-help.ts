@@ -63,7 +63,7 @@ ${ADMIN_EXIT_CODES}`,
   'sessions show': `Usage: tollgate sessions show <sid> [--json]
 
 One session in full (the same fields as list --json). Exit 5 when there is no such session.
-A sid that starts with "-" goes after --sid (or after --).
+A sid that starts with "-" goes after --sid= (or after --).
 
 ${TARGET}
 ${ADMIN_EXIT_CODES}`,
@@ -80,7 +80,7 @@ verifiers accept them until their exp (docs/security.md, "Revocation latency").
   --yes, -y          do not ask. Without it the command asks on the terminal, and refuses (exit 2)
                      when stdin is not a terminal (CI, a pipe)
   --all              every active session (instead of sids or filters)
-  --sid <sid>        a sid (repeatable), for one that starts with "-"
+  --sid=<sid>        a sid (repeatable): the way to give one that starts with "-" (or after --)
   Given sids must all exist (exit 5 otherwise, nothing changed). Sessions already ended are left as they are.
 
 ${FILTERS}
