@@ -15,7 +15,7 @@ describe('removing a trust entry', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-trust-'));
   const running: LocalTollgate[] = [];
 
-  function config(trusted: string[]): TollgateConfigInput {
+  function config(trusted: string[], dpopRequired: string[] = []): TollgateConfigInput {
     return {
       issuer: 'https://tollgate.test',
       trust: trusted.map((name) => ({
@@ -24,18 +24,19 @@ describe('removing a trust entry', () => {
         kind: 'ci' as const,
         audiences: ['tollgate'],
         rules: [{ claims: { repository_id: '74' }, scopes: ['deploy'] }],
+        ...(dpopRequired.includes(name) ? { dpop: { required: true } } : {}),
       })),
     };
   }
 
-  async function start(trusted: string[]): Promise<LocalTollgate> {
+  async function start(trusted: string[], dpopRequired: string[] = []): Promise<LocalTollgate> {
     const tollgate = await startLocalTollgate({
       port: 0,
       dataDir,
       dynamodbEndpoint: store.endpoint,
       tables: store.tables,
       observability: testObservability(),
-      config: config(trusted),
+      config: config(trusted, dpopRequired),
     });
     running.push(tollgate);
     return tollgate;
@@ -75,5 +76,24 @@ describe('removing a trust entry', () => {
 
     const kept = await postForm(`${after.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: sessions.github!.refresh_token });
     expect(kept.status).toBe(200);
+  });
+
+  it('turning dpop.required on for an entry: its unbound sessions get no further tokens and are left as they were, while the other entry’s sessions refresh as before', async () => {
+    const before = await start(['github', 'ghes']);
+    const sessions: Record<string, { refresh_token: string }> = {};
+    for (const name of ['github', 'ghes']) {
+      const issuer = issuers.issuers[name]!;
+      const subject = await issuer.sign(githubActionsClaims(issuer.issuer, Math.floor(Date.now() / 1000), { repositoryId: '74' }));
+      sessions[name] = (await postForm(`${before.baseUrl}/token`, { ...EXCHANGE, subject_token: subject })).json;
+    }
+    await before.close();
+    const after = await start(['github', 'ghes'], ['ghes']);
+
+    const cut = await postForm(`${after.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: sessions.ghes!.refresh_token });
+
+    expect(cut.json).toEqual({ error: 'invalid_grant', error_description: 'the session has ended' });
+    // Nothing rotated: the refused refresh token is refused again the same way, not as reuse.
+    expect((await postForm(`${after.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: sessions.ghes!.refresh_token })).json).toEqual(cut.json);
+    expect((await postForm(`${after.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: sessions.github!.refresh_token })).status).toBe(200);
   });
 });
