@@ -13,7 +13,8 @@ export interface Row {
   note?: string;
 }
 
-export type Unit = 'ops/s' | 'req/s' | 'ms' | 'µs' | 'x' | 'KB' | 'MB';
+/** `n`: a plain count per operation (store requests per request), three decimals. */
+export type Unit = 'ops/s' | 'req/s' | 'ms' | 'µs' | 'x' | 'KB' | 'MB' | 'n';
 
 export function formatNumber(value: number, unit: Unit): string {
   if (!Number.isFinite(value)) return 'n/a';
@@ -31,6 +32,8 @@ export function formatNumber(value: number, unit: Unit): string {
       return `${(value / 1024).toFixed(1)} KB`;
     case 'MB':
       return `${(value / 1024 / 1024).toFixed(1)} MB`;
+    case 'n':
+      return value.toFixed(3);
   }
 }
 

@@ -4,8 +4,6 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '../src/adapters/dynamo-client';
 import { createProxyHandler } from '../src/handlers/proxy-handler';
 import { benchConfig } from './bench-config';
 import { buildChildren, startChild, type Child } from './children';
@@ -14,7 +12,8 @@ import { startInProcessTollgate, type InProcessTollgate } from './in-process';
 import { startBenchIssuer, type BenchIssuer } from './issuer';
 import { renderTable, spreadRow, textRow, formatNumber, type Row } from './report';
 import { benchColdStart, coldStartUnavailable, stackFunctions, type ColdStartFigures } from './sections/cold-start';
-import { benchProxy, type ProxyFigures, type ProxyTarget } from './sections/proxy';
+import { benchProxy, benchStreamingMemory, MANY_SUBJECTS, storeDoor, type ProxyFigures as ProxyLoadFigures, type ProxyTarget, type StreamingMemory } from './sections/proxy';
+import { benchTokenCosts, type TokenCostFigures } from './sections/token-costs';
 import { benchStoreRequests, storeTarget, type ProxyInvoker, type StoreRequestFigures } from './sections/store-requests';
 import { benchOperationCpu, type OperationCpu } from './sections/operation-cpu';
 import { ASSUMPTIONS, costOf, PRICES, type CostLine } from './cost-model';
@@ -34,6 +33,8 @@ interface Plan {
   cost: { roundMs: number; maxOps: number };
   proxy: { seconds: number; warmupSeconds: number; maxRequests: number; concurrencies: number[] };
   token: { seconds: number; maxRequestsPerRound: number; connections: number; storeSeconds: number };
+  /** Exchange and refresh beside the proxy: CPU and store requests per operation (issue 14). */
+  tokenCosts: { seconds: number; maxRequestsPerRound: number; concurrencies: number[] };
   importRuns: number;
 }
 
@@ -46,6 +47,7 @@ const FULL: Plan = {
   cost: { roundMs: 1000, maxOps: 200 },
   proxy: { seconds: 2, warmupSeconds: 0.5, maxRequests: 200_000, concurrencies: [1, 16] },
   token: { seconds: 2, maxRequestsPerRound: 1_000, connections: 8, storeSeconds: 1 },
+  tokenCosts: { seconds: 1, maxRequestsPerRound: 150, concurrencies: [1, 16] },
   importRuns: 9,
 };
 
@@ -58,6 +60,7 @@ const QUICK: Plan = {
   cost: { roundMs: 300, maxOps: 40 },
   proxy: { seconds: 0.5, warmupSeconds: 0.2, maxRequests: 50_000, concurrencies: [1, 16] },
   token: { seconds: 0.5, maxRequestsPerRound: 150, connections: 8, storeSeconds: 0.25 },
+  tokenCosts: { seconds: 0.5, maxRequestsPerRound: 60, concurrencies: [1, 16] },
   importRuns: 7,
 };
 
@@ -167,12 +170,13 @@ interface TollgateServerReady extends TokenServer {
   pid: number;
 }
 
-/** Exchanges a fresh subject token at a running Tollgate for an access token. */
-async function accessTokenFrom(baseUrl: string, issuer: BenchIssuer): Promise<string> {
+/** Exchanges a fresh subject token at a running Tollgate for an access token (another repository: another subject). */
+async function accessTokenFrom(baseUrl: string, issuer: BenchIssuer, repository?: string): Promise<string> {
+  const subject = repository ? await issuer.devIssuer.mint({ kind: 'ci', repository, ttlSeconds: 600 }) : await issuer.mintCi();
   const response = await fetch(`${baseUrl}/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ ...EXCHANGE_GRANT, subject_token: await issuer.mintCi() }),
+    body: new URLSearchParams({ ...EXCHANGE_GRANT, subject_token: subject }),
   });
   const body = (await response.json()) as { access_token?: string };
   if (response.status !== 200 || !body.access_token) throw new Error(`exchange at ${baseUrl} answered ${response.status} ${JSON.stringify(body)}`);
@@ -180,6 +184,21 @@ async function accessTokenFrom(baseUrl: string, issuer: BenchIssuer): Promise<st
 }
 
 const PROXY_PATH = '/proxy/orders/42';
+
+/** Subjects of the many-subjects proxy run: each request the next one's token. */
+const MANY_SUBJECT_COUNT = 64;
+
+/** The body the streaming memory figure proxies (issue 14: 50 MB). */
+const STREAMED_BODY_BYTES = 50 * 1024 * 1024;
+
+/** The store child (bench/servers/store.ts): its endpoint and its door's counts. */
+interface StoreReady {
+  endpoint: string;
+  countsUrl: string;
+}
+
+/** Section 2: the proxy loads, memory while streaming, and exchange and refresh beside them. */
+type ProxyFigures = ProxyLoadFigures & { streaming: StreamingMemory | { unavailable: string }; tokenCosts: TokenCostFigures };
 
 /** The in-process proxy handler, for counting its store requests (same services as the other handlers). */
 function inProcessProxy(tollgate: InProcessTollgate): ProxyInvoker {
@@ -247,9 +266,14 @@ async function main(): Promise<number> {
 
     // 2, 3 and 6: the local server in child processes, over HTTP.
     if (only.has('proxy') || only.has('token') || only.has('memory')) {
+      // The proxy's Tollgates keep their store in a process of its own (as in AWS), which counts the requests at its door.
+      const proxyStore = await startChild<StoreReady>(scripts.store, {});
+      children.push(proxyStore);
+      const door = storeDoor(proxyStore.ready.countsUrl);
       const serverEnv = (sessionCacheSeconds: number) => ({
         BENCH_CONFIG: JSON.stringify(benchConfig({ devIssuer: issuer.devIssuer, upstreamUrl: upstream.ready.url, sessionCacheSeconds })),
         BENCH_DATA_DIR: mkdtempSync(join(dataDir, 'server-')),
+        BENCH_STORE_ENDPOINT: proxyStore.ready.endpoint,
       });
       const warm = await startChild<TollgateServerReady>(scripts['tollgate-server'], serverEnv(5));
       children.push(warm);
@@ -257,7 +281,12 @@ async function main(): Promise<number> {
       children.push(cold);
       const warmToken = await accessTokenFrom(warm.ready.baseUrl, issuer);
       const coldToken = await accessTokenFrom(cold.ready.baseUrl, issuer);
-      // The full run adds a what-if: the warm server without the rate limiter's store write (never a configuration).
+      // One token per subject, each request the next: every request another rate-limit key and session.
+      const manyTokens: string[] = [];
+      for (let i = 0; i < MANY_SUBJECT_COUNT; i++) manyTokens.push(await accessTokenFrom(warm.ready.baseUrl, issuer, `acme/app-${i}`));
+      let nextToken = 0;
+      const manySubjects = [{ setupRequest: (request: { headers?: Record<string, string> }) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${manyTokens[nextToken++ % manyTokens.length]}` } }) }];
+      // A what-if until it no longer differs from the real row: the warm server without the rate limiter (never a configuration).
       let noLimit: Child<TollgateServerReady> | undefined;
       if (plan.mode === 'full') {
         noLimit = await startChild<TollgateServerReady>(scripts['tollgate-server'], { ...serverEnv(5), BENCH_RATE_LIMITER: 'off' });
@@ -275,34 +304,33 @@ async function main(): Promise<number> {
 
       const targets: ProxyTarget[] = [
         { name: 'direct', url: `${upstream.ready.url}${PROXY_PATH.slice('/proxy'.length)}`, headers: {} },
-        { name: 'minimal', url: `${minimal.ready.url}${PROXY_PATH}`, headers: { authorization: `Bearer ${warmToken}` } },
-        { name: 'tollgate-warm', url: `${warm.ready.baseUrl}${PROXY_PATH}`, headers: { authorization: `Bearer ${warmToken}` } },
-        { name: 'tollgate-cold', url: `${cold.ready.baseUrl}${PROXY_PATH}`, headers: { authorization: `Bearer ${coldToken}` } },
-        ...(noLimit ? [{ name: 'tollgate-warm-no-rate-limit-write', url: `${noLimit.ready.baseUrl}${PROXY_PATH}`, headers: { authorization: `Bearer ${noLimitToken}` } }] : []),
+        { name: 'minimal', url: `${minimal.ready.url}${PROXY_PATH}`, headers: { authorization: `Bearer ${warmToken}` }, pid: minimal.pid },
+        { name: 'tollgate-warm', url: `${warm.ready.baseUrl}${PROXY_PATH}`, headers: { authorization: `Bearer ${warmToken}` }, pid: warm.pid, store: door },
+        { name: MANY_SUBJECTS, url: `${warm.ready.baseUrl}${PROXY_PATH}`, headers: {}, requests: manySubjects, pid: warm.pid, store: door },
+        { name: 'tollgate-cold', url: `${cold.ready.baseUrl}${PROXY_PATH}`, headers: { authorization: `Bearer ${coldToken}` }, pid: cold.pid, store: door },
+        ...(noLimit ? [{ name: 'tollgate-warm-no-rate-limit-write', url: `${noLimit.ready.baseUrl}${PROXY_PATH}`, headers: { authorization: `Bearer ${noLimitToken}` }, pid: noLimit.pid, store: door }] : []),
       ];
       const probe = await fetch(targets[2]!.url, { headers: targets[2]!.headers });
       const proxyUnavailable = probe.status === 404 ? 'the local server does not serve /proxy (issue 3 not landed)' : undefined;
       if (probe.status !== 200 && !proxyUnavailable) throw new Error(`proxy probe answered ${probe.status} ${await probe.text()}`);
 
-      const warmStore = createDocumentClient({ endpoint: warm.ready.storeEndpoint, region: 'local' });
-      // The rate limiter's request, as it sends it (see src/adapters/dynamo-rate-limiter.ts), on a key of its own.
-      const storeWrite = () =>
-        warmStore.send(
-          new UpdateCommand({
-            TableName: warm.ready.tables.guards,
-            Key: { pk: 'rl#bench-store-probe' },
-            UpdateExpression: 'SET #ttl = :ttl ADD #count :one',
-            ExpressionAttributeNames: { '#ttl': 'ttl', '#count': 'count' },
-            ExpressionAttributeValues: { ':ttl': Math.floor(Date.now() / 1000) + 600, ':one': 1 },
-            ReturnValues: 'UPDATED_NEW',
-          }),
-        );
-      proxy = await section('2 proxy over HTTP', only.has('proxy') || only.has('memory'), async () =>
-        proxyUnavailable
-          ? { unavailable: proxyUnavailable }
-          : benchProxy(targets, { rounds: plan.rounds, ...plan.proxy, storeWrite }),
-      );
-      warmStore.destroy();
+      proxy = await section('2 proxy over HTTP', only.has('proxy') || only.has('memory'), async () => {
+        if (proxyUnavailable) return { unavailable: proxyUnavailable };
+        const figures = await benchProxy(targets, { rounds: plan.rounds, ...plan.proxy });
+        // Memory while streaming, on a server of its own (its peak not raised by the loads above).
+        const streamer = await startChild<TollgateServerReady>(scripts['tollgate-server'], serverEnv(5));
+        children.push(streamer);
+        const streamerToken = await accessTokenFrom(streamer.ready.baseUrl, issuer);
+        const streaming = await benchStreamingMemory(streamer, {
+          smallUrl: `${streamer.ready.baseUrl}${PROXY_PATH}`,
+          bulkUrl: `${streamer.ready.baseUrl}/proxy/bulk/${STREAMED_BODY_BYTES}`,
+          headers: { authorization: `Bearer ${streamerToken}` },
+          bodyBytes: STREAMED_BODY_BYTES,
+        });
+        // Exchange and refresh on the warm server: the same three figures (CPU, store requests at the door, latency).
+        const tokenCosts = await benchTokenCosts({ baseUrl: warm.ready.baseUrl, pid: warm.pid, store: door }, issuer, { rounds: plan.rounds, ...plan.tokenCosts });
+        return { ...figures, streaming, tokenCosts };
+      });
       memory = await section('6 memory', only.has('memory'), async (): Promise<MemoryFigures | Unavailable> => {
         if (proxy.status !== 'ok') return { unavailable: proxy.status === 'error' ? 'the proxy load failed' : (proxy as { reason: string }).reason };
         return { warm: warm.memory()!, cold: cold.memory()! };
@@ -461,34 +489,60 @@ function buildRows(results: {
     rows.push(spreadRow(s1, 'floor CPU ÷ handler CPU (the ratio in CPU time)', v.cpuRatio, 'x'));
   } else rows.push(...unavailableRow(s1, results.verify));
 
-  const s2 = '2. Proxy over HTTP (autocannon; a upstream direct, b minimal jose+forward proxy, c Tollgate cache warm, d cache off)';
+  const s2 = '2. Proxy over HTTP (autocannon; a upstream direct, b minimal jose+forward proxy, c Tollgate cache warm, d cache off; Tollgate\'s store in its own process, counted at its door)';
   if (results.proxy.status === 'ok') {
     const p = results.proxy.figures;
     const labels: Record<string, string> = {
       direct: 'a direct',
       minimal: 'b minimal proxy',
       'tollgate-warm': 'c Tollgate warm',
+      [MANY_SUBJECTS]: 'c\' Tollgate warm, a different subject per request',
       'tollgate-cold': 'd Tollgate cache off',
-      'tollgate-warm-no-rate-limit-write': 'what-if: c without the rate-limit write',
+      'tollgate-warm-no-rate-limit-write': 'what-if: c without the rate limiter',
     };
+    const tollgate = (name: string) => name.startsWith('tollgate');
     for (const [connections, perTarget] of Object.entries(p.byConcurrency)) {
       for (const [name, figures] of Object.entries(perTarget)) {
-        rows.push(spreadRow(s2, `c=${connections} ${labels[name] ?? name} req/s`, figures.rps, 'req/s'));
-        rows.push(spreadRow(s2, `c=${connections} ${labels[name] ?? name} p50`, figures.p50, 'ms'));
-        rows.push(spreadRow(s2, `c=${connections} ${labels[name] ?? name} p99`, figures.p99, 'ms'));
+        const label = `c=${connections} ${labels[name] ?? name}`;
+        rows.push(spreadRow(s2, `${label} req/s`, figures.rps, 'req/s'));
+        rows.push(spreadRow(s2, `${label} p50`, figures.p50, 'ms'));
+        rows.push(spreadRow(s2, `${label} p99`, figures.p99, 'ms'));
+        if (figures.cpuMs) rows.push(spreadRow(s2, `${label} server CPU per request`, figures.cpuMs, 'ms'));
+        if (figures.storeRequests && tollgate(name)) {
+          const target = name === 'tollgate-cold' ? '' : '≤ 0.1';
+          rows.push(spreadRow(s2, `${label} store requests per request`, figures.storeRequests, 'n', target, target ? (median) => median <= 0.1 : undefined));
+        }
       }
     }
     for (const connections of Object.keys(p.byConcurrency)) {
       const first = connections === '1';
       rows.push(spreadRow(s2, `c=${connections} added p50, warm (c − a)`, p.addedP50Warm[connections]!, 'ms', first ? '≤ 1 ms' : '', first ? (median) => median <= 1 : undefined));
       rows.push(spreadRow(s2, `c=${connections} added p50, cache off (d − a)`, p.addedP50Cold[connections]!, 'ms'));
-      rows.push(spreadRow(s2, `c=${connections} throughput warm ÷ minimal (c ÷ b)`, p.throughputRatioWarm[connections]!, 'x', '≥ 0.70×', (median) => median >= 0.7));
+      const last = connections !== '1';
+      rows.push(spreadRow(s2, `c=${connections} throughput warm ÷ minimal (c ÷ b)`, p.throughputRatioWarm[connections]!, 'x', last ? '≥ 0.70×' : '', last ? (median) => median >= 0.7 : undefined));
+      if (p.throughputRatioManySubjects?.[connections]) rows.push(spreadRow(s2, `c=${connections} throughput, a subject per request ÷ minimal (c' ÷ b)`, p.throughputRatioManySubjects[connections]!, 'x'));
       rows.push(spreadRow(s2, `c=${connections} throughput cache off ÷ minimal (d ÷ b)`, p.throughputRatioCold[connections]!, 'x'));
-      if (p.addedP50WhatIf?.[connections]) rows.push(spreadRow(s2, `c=${connections} what-if: added p50 without the rate-limit write`, p.addedP50WhatIf[connections]!, 'ms'));
+      if (p.cpuRatioWarm[connections]) rows.push(spreadRow(s2, `c=${connections} server CPU per request, warm ÷ minimal (c ÷ b)`, p.cpuRatioWarm[connections]!, 'x', '≤ 1.50×', (median) => median <= 1.5));
+      if (p.cpuRatioManySubjects?.[connections]) rows.push(spreadRow(s2, `c=${connections} server CPU per request, a subject per request ÷ minimal (c' ÷ b)`, p.cpuRatioManySubjects[connections]!, 'x'));
+      if (p.addedP50WhatIf?.[connections]) rows.push(spreadRow(s2, `c=${connections} what-if: added p50 without the rate limiter`, p.addedP50WhatIf[connections]!, 'ms'));
       if (p.throughputRatioWhatIf?.[connections]) rows.push(spreadRow(s2, `c=${connections} what-if: throughput without it ÷ minimal`, p.throughputRatioWhatIf[connections]!, 'x'));
+      if (p.cpuRatioWhatIf?.[connections]) rows.push(spreadRow(s2, `c=${connections} what-if: server CPU without it ÷ minimal`, p.cpuRatioWhatIf[connections]!, 'x'));
     }
-    if (p.storeWriteP50) rows.push(spreadRow(s2, 'local store: the rate limiter\'s UpdateItem from another process, p50 (c=1)', p.storeWriteP50, 'ms'));
-
+    if ('unavailable' in p.streaming) rows.push(textRow(s2, 'streaming memory', `not available: ${p.streaming.unavailable}`, ''));
+    else {
+      const m = p.streaming;
+      rows.push(
+        textRow(s2, `streaming ${formatNumber(m.bodyBytes, 'MB')}: peak RSS rise over idle (VmHWM)`, formatNumber(m.rise, 'MB'), '≤ 32 MB', m.rise <= 32 * 1024 * 1024 ? 'PASS' : 'MISS', `idle ${formatNumber(m.idlePeakRss, 'MB')} → ${formatNumber(m.afterPeakRss, 'MB')}, ${(m.bodyBytes / 1024 / 1024 / m.seconds).toFixed(0)} MB/s`),
+      );
+    }
+    for (const [operation, perConcurrency] of Object.entries(p.tokenCosts.byOperation)) {
+      for (const [connections, figures] of Object.entries(perConcurrency)) {
+        rows.push(spreadRow(s2, `c=${connections} ${operation} (same server) ops/s`, figures.rps, 'ops/s'));
+        rows.push(spreadRow(s2, `c=${connections} ${operation} p50`, figures.p50, 'ms'));
+        rows.push(spreadRow(s2, `c=${connections} ${operation} server CPU per operation`, figures.cpuMs, 'ms'));
+        rows.push(spreadRow(s2, `c=${connections} ${operation} store requests per operation`, figures.storeRequests, 'n'));
+      }
+    }
   } else rows.push(...unavailableRow(s2, results.proxy));
 
   const s3 = '3. Token endpoint over HTTP (local server; dynalite store in its own process; node-oidc-provider as the peer, same run)';

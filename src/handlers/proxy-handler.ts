@@ -86,9 +86,16 @@ export function toHttpResult(status: number, pairs: readonly HeaderPair[], body:
   return { statusCode: status, ...headerMaps(pairs), body: text ?? body.toString('base64'), isBase64Encoded: text === undefined };
 }
 
-/** The upstream's answer with its body still streaming. */
-function toStreamedResult(status: number, pairs: readonly HeaderPair[], body: Readable): StreamedResult {
-  return { statusCode: status, ...headerMaps(pairs), body: '', isBase64Encoded: false, bodyStream: body };
+/** The upstream's answer with its body still streaming, cut past `limit` bytes (`proxy.maxResponseBytes`). */
+function toStreamedResult(status: number, pairs: readonly HeaderPair[], body: Readable, limit: number): StreamedResult {
+  return {
+    statusCode: status,
+    ...headerMaps(pairs),
+    body: '',
+    isBase64Encoded: false,
+    bodyStream: body,
+    bodyLimit: { bytes: limit, error: () => new UpstreamError('too_large', `more than ${limit} bytes`, 0) },
+  };
 }
 
 function headPairs(head: ResponseHead): HeaderPair[] {
@@ -165,7 +172,7 @@ export function createStreamingProxyHandler(services: ProxyServices, observabili
       inFlight.set(event, { method, trace });
       if (!services.proxy) throw new ProxyError('PROXY_NOT_CONFIGURED');
       const outcome = await services.proxy.handle(toProxyRequest(event, headers), trace);
-      return record(method, trace, toStreamedResult(outcome.status, outcome.headers, outcome.body));
+      return record(method, trace, toStreamedResult(outcome.status, outcome.headers, outcome.body, outcome.bodyLimit));
     },
     { family: 'proxy', scheme: (event) => inFlight.get(event)?.trace.scheme, refused },
     // CORS (preflights included) is the shared chain's, from the one policy (`cors`, else `proxy.cors`).

@@ -24,6 +24,12 @@ export interface ResponseHead {
  */
 export interface ResponseSink {
   open(head: ResponseHead): Writable;
+  /**
+   * A whole answer at once, when the sink can do better than `open`, one
+   * write and `end` (node:http: one write with a `Content-Length` instead of
+   * chunks). Optional: without it the answer goes through `open`.
+   */
+  send?(head: ResponseHead, body: Buffer): Promise<void>;
 }
 
 /**
@@ -33,6 +39,8 @@ export interface ResponseSink {
  */
 export interface StreamedResult extends HttpResult {
   bodyStream?: Readable;
+  /** The body is cut once it passes `bytes`, failing with `error()` (its head is out by then: the client sees it end early). */
+  bodyLimit?: { bytes: number; error(): Error };
 }
 
 /** A handler that writes its answer to a sink (the Lambda streaming invocation's shape, sink in place of the stream). */
@@ -50,29 +58,38 @@ export class BodyInterruptedError extends Error {
 }
 
 const EMPTY = new Uint8Array(0);
+const EMPTY_BUFFER = Buffer.alloc(0);
 
 /**
  * Writes a result to a sink: the head, then the body with backpressure (the
- * sink's `drain`), so memory stays flat however large the body. The head is
- * followed at once by an empty write: on Lambda that sends API Gateway's
- * prelude (status and headers) before the first body byte, and a body-less
- * answer (204, 304, HEAD, a redirect) still gets its status instead of a 502.
- * A body that fails rejects with `BodyInterruptedError`; the sink is left
- * for the platform to end abruptly.
+ * sink's `drain`), so memory stays flat however large the body. A body that
+ * is already whole when the head is decided (a small answer arrives with its
+ * headers) goes out in one piece, as a buffered answer would. Otherwise the
+ * head is followed at once by an empty write: on Lambda that sends API
+ * Gateway's prelude (status and headers) before the first body byte, and a
+ * body-less answer (204, 304, HEAD, a redirect) still gets its status
+ * instead of a 502. A body that fails, or passes `bodyLimit`, rejects with
+ * `BodyInterruptedError`; the sink is left for the platform to end abruptly.
  */
 export async function writeResult(result: StreamedResult, sink: ResponseSink): Promise<void> {
   const head: ResponseHead = { statusCode: result.statusCode, headers: stringValues(result.headers) };
   if (result.multiValueHeaders && Object.keys(result.multiValueHeaders).length > 0) {
     head.multiValueHeaders = Object.fromEntries(Object.entries(result.multiValueHeaders).map(([name, values]) => [name, values.map(String)]));
   }
+  const body = result.bodyStream;
+  if (!body) return whole(sink, head, result.body ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8') : EMPTY_BUFFER);
+  const limit = result.bodyLimit?.bytes ?? Number.POSITIVE_INFINITY;
+  if ((body as { complete?: boolean }).complete === true) {
+    // Already whole: what is buffered is all of it (reading it to the end frees the upstream connection for reuse).
+    const data = (body.read() as Buffer | null) ?? EMPTY_BUFFER;
+    if (data.length <= limit) return whole(sink, head, data);
+    body.destroy();
+    const out = sink.open(head);
+    out.write(EMPTY);
+    throw new BodyInterruptedError(result.bodyLimit!.error(), 0);
+  }
   const out = sink.open(head);
   out.write(EMPTY);
-  if (!result.bodyStream) {
-    if (result.body) out.write(Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8'));
-    await endOf(out);
-    return;
-  }
-  const body = result.bodyStream;
   let bytes = 0;
   let done = false;
   // A client that goes away while the upstream is quiet (an idle event stream) closes the upstream at once.
@@ -82,6 +99,7 @@ export async function writeResult(result: StreamedResult, sink: ResponseSink): P
   out.once('close', gone);
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (bytes + chunk.length > limit) throw result.bodyLimit!.error();
       bytes += chunk.length;
       if (!out.write(chunk)) await drained(out);
     }
@@ -91,6 +109,14 @@ export async function writeResult(result: StreamedResult, sink: ResponseSink): P
     done = true;
     out.off('close', gone);
   }
+  await endOf(out);
+}
+
+async function whole(sink: ResponseSink, head: ResponseHead, data: Buffer): Promise<void> {
+  if (sink.send) return sink.send(head, data);
+  const out = sink.open(head);
+  out.write(EMPTY);
+  if (data.length > 0) out.write(data);
   await endOf(out);
 }
 

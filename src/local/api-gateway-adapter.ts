@@ -186,16 +186,24 @@ function send(response: ServerResponse, result: HttpResult): void {
  * for HEAD, 204 and 304.
  */
 export function serverResponseSink(response: ServerResponse): ResponseSink {
+  const writeHead = (head: ResponseHead) => {
+    const headers: Record<string, string | string[]> = Object.create(null);
+    for (const [name, value] of Object.entries(head.headers)) headers[name] = value;
+    for (const [name, values] of Object.entries(head.multiValueHeaders ?? {})) headers[name] = values;
+    // A client gone mid-body makes writes fail; the handler learns it from 'close', so the error itself is not news.
+    response.on('error', () => undefined);
+    response.writeHead(head.statusCode, headers);
+  };
   return {
-    open(head: ResponseHead) {
-      const headers: Record<string, string | string[]> = Object.create(null);
-      for (const [name, value] of Object.entries(head.headers)) headers[name] = value;
-      for (const [name, values] of Object.entries(head.multiValueHeaders ?? {})) headers[name] = values;
-      // A client gone mid-body makes writes fail; the handler learns it from 'close', so the error itself is not news.
-      response.on('error', () => undefined);
-      response.writeHead(head.statusCode, headers);
+    open(head) {
+      writeHead(head);
       response.flushHeaders();
       return response;
+    },
+    // A whole answer: head and body in one write, with a Content-Length.
+    send(head, body) {
+      writeHead(head);
+      return new Promise<void>((resolve) => response.end(body, () => resolve()));
     },
   };
 }

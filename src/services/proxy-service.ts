@@ -1,4 +1,4 @@
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { ProxyConfig } from '../config/config';
 import { AccessTokenError } from '../domain/errors';
 import { missingScopes } from '../domain/scope';
@@ -37,12 +37,10 @@ export interface ProxyRequest {
 export interface ProxyResponse {
   status: number;
   headers: HeaderPair[];
-  /**
-   * The upstream's body as it arrives, cut at `maxResponseBytes` (it then
-   * errors with `UpstreamError('too_large')`). The caller streams it to the
-   * client, or destroys it.
-   */
+  /** The upstream's body as it arrives; the caller streams it to the client, or destroys it. */
   body: Readable;
+  /** Body bytes the client may get (`proxy.maxResponseBytes`): the caller cuts the body past them. */
+  bodyLimit: number;
 }
 
 /** What the request's log line and metrics need, filled in as the steps pass (also when one throws). */
@@ -193,7 +191,7 @@ export class ProxyService {
       const returned = returnableResponseHeaders(response.headers);
       // RFC 9449 §9: with server nonces on, every answer to a DPoP request carries a current nonce.
       if (trace.scheme === 'DPoP' && this.deps.dpopNonces) returned.push(['DPoP-Nonce', await this.deps.dpopNonces.current()]);
-      return { status: response.status, headers: returned, body: capped(response.body, this.deps.maxResponseBytes, response.latencyMs) };
+      return { status: response.status, headers: returned, body: response.body, bodyLimit: this.deps.maxResponseBytes };
     } catch (error) {
       response.body.destroy();
       throw error;
@@ -290,24 +288,3 @@ export function identityHeaders(claims: AccessTokenClaims): HeaderPair[] {
   return headers;
 }
 
-/**
- * The body, cut once it passes `max` bytes: the stream then errors with
- * `UpstreamError('too_large')` (its head is already on its way, so the client
- * sees the body end early) and the upstream connection is closed. Without a
- * limit in reach, the body itself.
- */
-function capped(body: Readable, max: number, latencyMs: number): Readable {
-  let seen = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      seen += chunk.length;
-      if (seen > max) callback(new UpstreamError('too_large', `more than ${max} bytes`, latencyMs));
-      else callback(null, chunk);
-    },
-  });
-  body.on('error', (error) => counter.destroy(error));
-  counter.on('close', () => {
-    if (!body.readableEnded) body.destroy();
-  });
-  return body.pipe(counter);
-}
