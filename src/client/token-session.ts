@@ -108,8 +108,8 @@ export class TokenSession implements SessionBackend {
         if (latest && latest.refreshToken !== stored.refreshToken && !this.due(latest)) return latest;
       }
     }
-    // Start over, once: the old session is of no further use.
-    await storage.save(undefined);
+    // Start over, once: the old session is of no further use (and other tabs drop it too).
+    if (stored) await storage.save(undefined);
     const { subjectTokenType, scope, clientId } = this.options;
     return this.keep(await exchangeToken(this.options.context, { subjectToken: await this.options.subjectToken(), subjectTokenType, scope, clientId }), undefined);
   }

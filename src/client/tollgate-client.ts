@@ -93,7 +93,12 @@ export interface TollgateClient {
  * fresh subject token once when the session has ended, and honours
  * `Retry-After` on 429/503 for idempotent methods. With `dpop`, every call
  * to `/token` and the proxy carries a fresh DPoP proof, and a request for a
- * server nonce is answered once with the nonce it came with.
+ * server nonce is answered once with the nonce it came with. In a browser
+ * page the tabs of the origin share one session (one renewal per expiry for
+ * all of them; `shareSession`, `sharedWorker`). Failures are `TollgateError`s,
+ * the browser's own included (`NETWORK_ERROR`, `OFFLINE`, `ABORTED`,
+ * `RESPONSE_INTERRUPTED`); a refresh whose outcome is uncertain is sent again
+ * at once with the same refresh token.
  */
 export function createTollgateClient(options: TollgateClientOptions): TollgateClient {
   return new Client(options);
