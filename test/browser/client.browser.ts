@@ -223,6 +223,24 @@ describe('the client in a real browser, cross-origin', () => {
     expect(wire.exchanges().map((c) => c.origin)).toEqual([foreign.origin]);
   });
 
+  it('turns an offline device and an abort into OFFLINE and ABORTED', async () => {
+    const { pages } = await scenario({ tabs: 1, mode: 'single', user: 'user_offline' });
+    await token(pages[0]!);
+
+    await pages[0]!.context().setOffline(true);
+    const offline = await call(pages[0]!, '/orders/1');
+    await pages[0]!.context().setOffline(false);
+    const aborted = await pages[0]!.evaluate(() => {
+      const controller = new AbortController();
+      const pending = (window as any).outcome((window as any).tg.fetch('/orders/2', { signal: controller.signal }));
+      controller.abort(new Error('left the page'));
+      return pending;
+    });
+
+    expect(offline.error).toMatchObject({ name: 'TollgateError', code: 'OFFLINE' });
+    expect(aborted.error).toMatchObject({ name: 'TollgateError', code: 'ABORTED' });
+  });
+
   it('lets an allowed page read the status and the headers the client needs on errors', async () => {
     const { wire, pages } = await scenario({ tabs: 1, mode: 'single', user: 'user_headers' });
 
