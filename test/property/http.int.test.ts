@@ -95,7 +95,7 @@ describe('property: the local server over every untrusted input', () => {
 
   const post = (path: string, body: string | Buffer, headers: Record<string, string>): Promise<RawAnswer> => rawRequest(suite.tollgate.baseUrl, { method: 'POST', path, headers, body });
 
-  it('POST /token with any form or JSON body: 200 or an RFC 6749 error, never a 5xx', async () => {
+  it('POST /token, /verify and /revoke with any form or JSON body: 200 or the RFC error, never a 5xx', async () => {
     const parameter = fc.tuple(fc.oneof(fc.constantFrom('grant_type', 'subject_token', 'subject_token_type', 'refresh_token', 'scope', 'audience', 'resource', 'client_id', 'actor_token'), anyString(10), prototypeName), fc.oneof(anyString(40), fc.constantFrom(EXCHANGE.grant_type, EXCHANGE.subject_token_type, 'refresh_token', 'tgr_x.y')));
     const body = fc.oneof(
       fc.array(parameter, { maxLength: 12 }).map((pairs) => ({ type: 'application/x-www-form-urlencoded', text: pairs.map(([n, v]) => `${encodeURIComponent(n.replace(/[\uD800-\uDFFF]/g, ''))}=${encodeURIComponent(v.replace(/[\uD800-\uDFFF]/g, ''))}`).join('&') })),
@@ -103,10 +103,14 @@ describe('property: the local server over every untrusted input', () => {
       fc.record({ type: fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain'), text: fc.string({ unit: utf16Unit, maxLength: 200 }) }),
     );
     await fc.assert(
-      fc.asyncProperty(body, async ({ type, text }) => {
-        expectTokenAnswer(await post('/token', text, { 'content-type': type }));
+      fc.asyncProperty(fc.constantFrom('/token', '/verify', '/revoke'), body, async (endpoint, { type, text }) => {
+        const answer = await post(endpoint, text, { 'content-type': type });
+        expectTokenAnswer(answer);
+        // RFC 7662 §2.2: anything invalid is `{"active": false}`; RFC 7009 §2.2: 200 with an empty body for any well-formed request.
+        if (endpoint === '/verify' && answer.status === 200) expect(answer.json).toEqual({ active: false });
+        if (endpoint === '/revoke' && answer.status === 200) expect(answer.body.length).toBe(0);
       }),
-      budget(120),
+      budget(150),
     );
   });
 
@@ -272,6 +276,41 @@ describe('property: the local server over every untrusted input', () => {
       }),
       budget(100),
     );
+  });
+
+  it('the proxy with a DPoP-bound token and any proof (real keys, any header members and claims): 200 or the proxy’s 401, never a 5xx', async () => {
+    const key = await DpopTestKey.generate({ nowSeconds: () => suite.now() });
+    const other = await DpopTestKey.generate({ nowSeconds: () => suite.now() });
+    const url = `${suite.tollgate.baseUrl}/proxy/orders/1`;
+    const bound = await post('/token', new URLSearchParams({ ...EXCHANGE, subject_token: await suite.githubToken() }).toString(), {
+      'content-type': 'application/x-www-form-urlencoded',
+      dpop: await key.proof({ htm: 'POST', htu: `${suite.tollgate.baseUrl}/token` }),
+    });
+    expect(bound.status).toBe(200);
+    const access = bound.json.access_token as string;
+    const claimsOverride = fc.dictionary(fc.oneof(fc.constantFrom('jti', 'htm', 'htu', 'iat', 'ath', 'nonce'), prototypeName, anyString(6)), fc.oneof(fc.jsonValue({ maxDepth: 2 }), anyString(30), fc.constantFrom('GET', 'get', url, `${url}?x=1`, url.toUpperCase())), { maxKeys: 3 });
+    const headerOverride = fc.dictionary(fc.oneof(fc.constantFrom('typ', 'jwk', 'kid', 'alg'), prototypeName), fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom('dpop+jwt', 'ES256', 'none')), { maxKeys: 2 });
+    let forwarded = 0;
+    await fc.assert(
+      fc.asyncProperty(claimsOverride, headerOverride, fc.boolean(), fc.constantFrom('DPoP', 'dpop', 'Bearer'), async (extra, header, byOther, scheme) => {
+        let proof: string;
+        try {
+          proof = await (byOther ? other : key).proof({ htm: 'GET', htu: url, accessToken: access, extra: JSON.parse(JSON.stringify(extra)) }, JSON.parse(JSON.stringify(header)));
+        } catch {
+          return; // jose refuses to sign it
+        }
+        const answer = await rawRequest(suite.tollgate.baseUrl, { path: '/proxy/orders/1', headers: { authorization: `${scheme} ${access}`, dpop: proof } });
+        expect(answer.status).toBeLessThan(500);
+        if (answer.status === 200) forwarded++;
+        else {
+          expect(answer.status).toBe(401);
+          expect(['DPOP_PROOF_INVALID', 'TOKEN_INVALID', 'DPOP_NONCE_REQUIRED']).toContain(answer.json.code);
+          expect(String(answer.headers['www-authenticate'])).toMatch(/^DPoP /);
+        }
+      }),
+      budget(100),
+    );
+    expect(forwarded).toBeGreaterThan(0);
   });
 
   it('still answers after all of that', async () => {
