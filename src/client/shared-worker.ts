@@ -64,7 +64,7 @@ function sessionFor(name: string, settings: WorkerSessionSettings): Entry {
         fetch: (input, init) => globalThis.fetch(input, init),
         clock,
         retry: resolveRetryOptions(),
-        dpop: settings.dpop ? new DpopProver(true, clock) : undefined,
+        dpop: settings.dpop ? new DpopProver(settings.dpop, clock) : undefined,
       },
       storage: memoryStorage(),
       marginMs: settings.marginMs,

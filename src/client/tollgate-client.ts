@@ -44,7 +44,9 @@ export interface TollgateClientOptions {
   /**
    * URL of `tollgate/client/worker` (`dist/client/tollgate-worker.js`) served
    * from your origin: the session then lives in one SharedWorker for all tabs
-   * (where the browser has SharedWorker; else `shareSession` applies).
+   * (where the browser has SharedWorker; else `shareSession` applies). The
+   * worker calls Tollgate with its own `fetch`, clock and default retries;
+   * the proxy calls still go from the page with these options.
    */
   sharedWorker?: string | URL;
   /**
@@ -137,7 +139,7 @@ class Client implements TollgateClient {
     const name = `tollgate:${baseUrl}|${options.clientId ?? ''}|${scope ?? ''}`;
     const worker = options.storage === undefined && options.sharedWorker !== undefined && typeof SharedWorker === 'function';
     if (worker) {
-      this.session = new WorkerSession(options.sharedWorker!, name, { ...shared, dpop: options.dpop === true ? true : undefined }, subjectToken);
+      this.session = new WorkerSession(options.sharedWorker!, name, { ...shared, dpop: options.dpop || undefined }, subjectToken);
     } else {
       const storage = options.storage ?? (options.shareSession !== false && isBrowserPage() && canShareBetweenTabs() ? tabStorage(name) : memoryStorage());
       this.session = new TokenSession({ ...shared, context: this.context, storage, subjectToken });

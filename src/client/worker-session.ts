@@ -9,8 +9,8 @@ export interface WorkerSessionSettings {
   clientId?: string;
   subjectTokenType?: string;
   marginMs: number;
-  /** The worker makes the non-extractable DPoP key; tabs get it with the tokens. */
-  dpop?: true;
+  /** `true`: the worker makes the non-extractable DPoP key; or the app's key pair (structured clone keeps it non-extractable). Tabs get it with the tokens. */
+  dpop?: true | CryptoKeyPair;
 }
 
 /** A `TollgateError` as plain data, to cross a MessagePort (a class instance arrives as a bare object). */

@@ -192,8 +192,8 @@ describe('the client in a real browser, cross-origin', () => {
     expect(wire.refreshes()).toHaveLength(0);
   });
 
-  it('shares a DPoP-bound session between tabs: the key travels with the tokens', async () => {
-    const { pages } = await scenario({ tabs: 2, mode: 'tabs', dpop: true, user: 'user_dpop', direct: true });
+  it.each(['tabs', 'worker'] as const)('shares a DPoP-bound session between tabs: the key travels with the tokens (%s)', async (mode) => {
+    const { pages } = await scenario({ tabs: 2, mode, dpop: true, user: `user_dpop_${mode}`, direct: true });
 
     const first = await call(pages[0]!, '/orders/1');
     const second = await call(pages[1]!, '/orders/2');
