@@ -103,7 +103,9 @@ export class ApiFunctions extends Construct {
       timeout: Duration.millis(REFRESH_INVOKE_TIMEOUT_MS + 3_000),
       environment: { ...environment, [EnvNames.refreshFunctionName]: refresh.fn.functionName },
     });
-    allow(token, sessions, 'PutItem');
+    // GetItem and DeleteItem: an exchange whose write answer was lost looks at the item and, answering 503, undoes its
+    // own write (conditional on its write id; docs/token-service.md, "Lost answers"). PutItem already reaches every item.
+    allow(token, sessions, 'PutItem', 'GetItem', 'DeleteItem');
     allow(token, guards, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', ...webhookMarkers);
     token.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [refresh.fn.functionArn] }));
 
@@ -147,8 +149,9 @@ export class ApiFunctions extends Construct {
           resources: [SESSION_INDEXES.bySubject, SESSION_INDEXES.byUpstreamSid].map((index) => `${sessions.tableArn}/index/${index}`),
         }),
       );
-      allow(clerkWebhook, sessions, 'UpdateItem');
-      allow(clerkWebhook, guards, 'PutItem', 'DeleteItem');
+      // GetItem: a write whose answer was lost is looked up by its write id (ending sessions, marking deliveries).
+      allow(clerkWebhook, sessions, 'UpdateItem', 'GetItem');
+      allow(clerkWebhook, guards, 'PutItem', 'DeleteItem', 'GetItem');
       readSecrets(clerkWebhook, props.secretIds.clerkWebhook);
       this.functions.clerkWebhook = clerkWebhook;
     }
@@ -163,11 +166,12 @@ function allow(fn: TollgateFunction, table: ITable, ...actions: string[]): void 
 /**
  * PutItem of DPoP proof markers only (RFC 9449 §11.1 `jti` replay, keys `dpop#…`,
  * see src/domain/dpop-proof.ts): functions that must not write anything else there.
+ * GetItem of the same keys: a marker whose write answer was lost is looked up by its write id.
  */
 function allowDpopMarkers(fn: TollgateFunction, guards: ITable): void {
   fn.role.addToPrincipalPolicy(
     new PolicyStatement({
-      actions: ['dynamodb:PutItem'],
+      actions: ['dynamodb:PutItem', 'dynamodb:GetItem'],
       resources: [guards.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['dpop#*'] } },
     }),

@@ -197,7 +197,8 @@ describe('Tollgate stack', () => {
         normalize([
           allow(['logs:CreateLogStream', 'logs:PutLogEvents'], arnOf(token!.logGroup)),
           allow(['secretsmanager:GetSecretValue'], signing),
-          allow(['dynamodb:PutItem'], arnOf(stack.tables.sessions)),
+          // Read and delete: an exchange whose answer was lost looks at its own write and undoes it.
+          allow(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], arnOf(stack.tables.sessions)),
           allow(['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], arnOf(stack.tables.guards)),
           allow(['lambda:InvokeFunction'], arnOf(refresh!.fn)),
         ]),
@@ -266,8 +267,8 @@ describe('Tollgate stack', () => {
             { 'Fn::Join': ['', [sessionsArn, '/index/bySubject']] },
             { 'Fn::Join': ['', [sessionsArn, '/index/byUpstreamSid']] },
           ]),
-          allow(['dynamodb:UpdateItem'], sessionsArn),
-          allow(['dynamodb:DeleteItem', 'dynamodb:PutItem'], arnOf(stack.tables.guards)),
+          allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], sessionsArn),
+          allow(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], arnOf(stack.tables.guards)),
           allow(['secretsmanager:GetSecretValue'], {
             'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':secret:tollgate/clerk-webhook-??????']],
           }),
@@ -424,7 +425,7 @@ describe('Tollgate stack', () => {
           .flatMap((policy) => (policy.Properties.PolicyDocument.Statement as Statement[]).flatMap((statement) => [statement.Action].flat()));
 
       expect(actions(token)).not.toContain('dynamodb:BatchGetItem');
-      expect(actions(refresh).filter((action) => action.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+      expect([...new Set(actions(refresh).filter((action) => action.startsWith('dynamodb:')))].sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     });
 
     it('uses the defaults: 100/200 stage throttling, a year of logs, monthly rotation', () => {
@@ -465,9 +466,9 @@ function allow(actions: string[], resource: unknown): Statement {
   return { Effect: 'Allow', Action: actions.length === 1 ? actions[0]! : actions, Resource: resource };
 }
 
-/** PutItem restricted to DPoP proof markers (`dpop#…` keys). */
+/** PutItem (and the GetItem that recognises a lost answer) restricted to DPoP proof markers (`dpop#…` keys). */
 function dpopMarkers(resource: unknown): Statement {
-  return { ...allow(['dynamodb:PutItem'], resource), Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['dpop#*'] } } } as Statement;
+  return { ...allow(['dynamodb:GetItem', 'dynamodb:PutItem'], resource), Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['dpop#*'] } } } as Statement;
 }
 
 /** Statements in a stable order, each action list sorted, single actions and resources unwrapped. */
