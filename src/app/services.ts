@@ -61,7 +61,7 @@ export interface Services {
 
 /**
  * What each function's handler uses. A Lambda entry module builds only its
- * own (see `src/app/environment.ts`), so its bundle carries only the services
+ * own (`src/app/compose-*.ts`), so its bundle carries only the services
  * its routes serve; the local server builds `Services` (every route) and hands
  * the same object to every handler.
  */
