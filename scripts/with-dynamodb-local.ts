@@ -73,7 +73,8 @@ async function main(): Promise<number> {
   try {
     await waitForStore(endpoint, 60_000);
     process.stdout.write(`DynamoDB Local listening on ${endpoint}\n`);
-    const jest = spawn('npx', ['jest', '--selectProjects', 'integration', ...process.argv.slice(2)], {
+    // The caller's jest arguments first: `--selectProjects` takes every word after it, so paths after it were read as project names.
+    const jest = spawn('npx', ['jest', ...process.argv.slice(2), '--selectProjects', 'integration'], {
       stdio: 'inherit',
       env: { ...SHELL_LIKE_AWS_ENV, ...process.env, TOLLGATE_TEST_DYNAMODB_ENDPOINT: endpoint },
     });
