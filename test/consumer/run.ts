@@ -52,11 +52,16 @@ function lockedVersion(name: string): string {
   return version;
 }
 
-/** Runs a command; throws with its output when it fails. Nothing of this process's environment leaks in beyond PATH and HOME. */
-function run(command: string, args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): string {
+/**
+ * Runs a command; throws with its output when it fails. Nothing of this
+ * process's environment leaks in beyond PATH and HOME, except for npm itself
+ * (`npmEnvironment`: its registry, proxy and certificate settings).
+ */
+function run(command: string, args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number; npmEnvironment?: boolean }): string {
+  const base = options.npmEnvironment ? { ...process.env } : { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir() };
   const result = spawnSync(command, args, {
     cwd: options.cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...options.env },
+    env: { ...base, ...options.env },
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 180_000,
     maxBuffer: 64 * 1024 * 1024,
@@ -97,7 +102,7 @@ const npm = 'npm';
 try {
   // 0. The tarball, exactly as `npm publish` would upload it.
   const tarball = await phase('npm pack (prepack builds)', () => {
-    const packed = JSON.parse(run(npm, ['pack', '--json', '--pack-destination', work], { cwd: ROOT, env: { npm_config_loglevel: 'error' }, timeoutMs: 300_000 })) as {
+    const packed = JSON.parse(run(npm, ['pack', '--json', '--pack-destination', work], { cwd: ROOT, env: { npm_config_loglevel: 'error' }, timeoutMs: 300_000, npmEnvironment: true })) as {
       filename: string;
       files: { path: string }[];
     }[];
@@ -130,7 +135,7 @@ try {
         'typescript@~5.9.0',
         'ts-node@10.9.2',
       ],
-      { cwd: app, timeoutMs: 300_000 },
+      { cwd: app, timeoutMs: 300_000, npmEnvironment: true },
     );
     const installed = readdirSync(join(app, 'node_modules'));
     // jose is the one dependency; the Lambda runtime's libraries came bundled in the assets.
@@ -218,7 +223,7 @@ try {
 
   await phase('npm publish --dry-run', () => {
     // The tarball is built already; --ignore-scripts keeps prepack from building it a second time.
-    run(npm, ['publish', '--dry-run', '--ignore-scripts', '--offline', '--loglevel=error'], { cwd: ROOT, timeoutMs: 120_000 });
+    run(npm, ['publish', '--dry-run', '--ignore-scripts', '--offline', '--loglevel=error'], { cwd: ROOT, timeoutMs: 120_000, npmEnvironment: true });
   });
 
   const total = performance.now() - started;
