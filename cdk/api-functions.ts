@@ -149,7 +149,8 @@ export class ApiFunctions extends Construct {
           resources: [SESSION_INDEXES.bySubject, SESSION_INDEXES.byUpstreamSid].map((index) => `${sessions.tableArn}/index/${index}`),
         }),
       );
-      // GetItem: a write whose answer was lost is looked up by its write id (ending sessions, marking deliveries).
+      // GetItem: a write whose answer was lost is looked up by its write id (ending sessions, marking deliveries), and each
+      // session the upstream-sid index returns is read for its trust entry (a webhook ends only the entries it governs).
       allow(clerkWebhook, sessions, 'UpdateItem', 'GetItem');
       allow(clerkWebhook, guards, 'PutItem', 'DeleteItem', 'GetItem');
       readSecrets(clerkWebhook, props.secretIds.clerkWebhook);
