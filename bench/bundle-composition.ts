@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { LAMBDA_BUILD_OPTIONS } from '../scripts/build-assets';
 
@@ -19,7 +19,15 @@ function packageOf(path: string): string {
   return own ? own[1]! : path;
 }
 
-async function composition(entry: string): Promise<void> {
+/** A function bundle's minified bytes and the share of each package (our own code by `src/<folder>`), largest first. */
+export interface BundleComposition {
+  entry: string;
+  bytes: number;
+  packages: { name: string; bytes: number }[];
+}
+
+/** Builds `src/lambda/<entry>.ts` as the shipped asset is built (in memory) and sums its output bytes by package. */
+export async function compositionOf(entry: string): Promise<BundleComposition> {
   const result = await build({
     ...LAMBDA_BUILD_OPTIONS,
     absWorkingDir: ROOT,
@@ -32,11 +40,16 @@ async function composition(entry: string): Promise<void> {
   const output = Object.values(metafile.outputs)[0]!;
   const byPackage = new Map<string, number>();
   for (const [path, input] of Object.entries(output.inputs)) byPackage.set(packageOf(path), (byPackage.get(packageOf(path)) ?? 0) + input.bytesInOutput);
-  process.stdout.write(`\n${entry}: ${(output.bytes / 1024).toFixed(1)} KB\n`);
-  for (const [name, bytes] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
-    process.stdout.write(`${(bytes / 1024).toFixed(1).padStart(8)} KB  ${name}\n`);
-  }
+  return { entry, bytes: output.bytes, packages: [...byPackage].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes) };
 }
 
-const entries = process.argv.slice(2);
-for (const entry of entries.length > 0 ? entries : ['verify', 'proxy', 'token', 'refresh', 'revoke', 'metadata', 'clerk-webhook', 'rotate-keys', 'authorizer']) await composition(entry);
+async function print(entry: string): Promise<void> {
+  const { bytes, packages } = await compositionOf(entry);
+  process.stdout.write(`\n${entry}: ${(bytes / 1024).toFixed(1)} KB\n`);
+  for (const pkg of packages.slice(0, 25)) process.stdout.write(`${(pkg.bytes / 1024).toFixed(1).padStart(8)} KB  ${pkg.name}\n`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const entries = process.argv.slice(2);
+  for (const entry of entries.length > 0 ? entries : ['verify', 'proxy', 'token', 'refresh', 'revoke', 'metadata', 'clerk-webhook', 'rotate-keys', 'authorizer']) await print(entry);
+}

@@ -4,6 +4,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { FUNCTION_ASSETS } from '../../cdk/function-assets';
+import { compositionOf, type BundleComposition } from '../bundle-composition';
 import { ratioOf, spread, type Spread } from '../stats';
 
 const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -36,6 +38,8 @@ export interface ColdStartFigures {
   nodeVersion: string;
   /** The runtime the stack deploys (import times here are on the bench's Node, the `node` devDependency). */
   lambdaRuntime: string;
+  /** Every function's bundle as the assets are built: bytes by package (bench/bundle-composition.ts). */
+  composition: BundleComposition[];
 }
 
 /** A Lambda function of the synthesized stack and where its bundle is. */
@@ -206,7 +210,9 @@ export async function benchColdStart(cdkOut: string, plan: { runs: number; warmu
     const importMs = spread(times.get(subject.file)!);
     return { name: subject.name, file: subject.file, ...sizes(subject.file), importMs, importRatio: ratioOf(importMs, floorTimes) };
   };
+  const composition = await Promise.all(FUNCTION_ASSETS.map((entry) => compositionOf(entry)));
   return {
+    composition,
     floor: figures(subjects[0]!),
     functions: stack.filter((fn) => !failures.has(fn.file)).map(figures),
     failures: [...failures.values()],
