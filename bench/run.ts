@@ -610,6 +610,11 @@ function buildRows(results: {
       if (!isFloor && bundle.importRatio) rows.push(spreadRow(s5, `${bundle.name} import ÷ floor`, bundle.importRatio, 'x', '≤ 1.00×', (median) => median <= 1.0));
     }
     for (const failure of c.failures) rows.push(textRow(s5, `ERROR: ${failure.name} does not import: ${failure.error}`, ''));
+    // What each function's bytes are: the five largest packages (bench/bundle-composition.ts for the whole list).
+    for (const bundle of c.composition ?? []) {
+      const top = bundle.packages.slice(0, 5).map((pkg) => `${pkg.name} ${Math.round((100 * pkg.bytes) / bundle.bytes)} %`).join(', ');
+      rows.push(textRow(s5, `${bundle.entry} composition (${(bundle.bytes / 1024).toFixed(1)} KB)`, top));
+    }
     if (c.functionsUnavailable) rows.push(textRow(s5, `functions: not available: ${c.functionsUnavailable}`, ''));
   } else rows.push(...unavailableRow(s5, results.coldStart));
 

@@ -79,10 +79,11 @@ export class HttpUpstream implements UpstreamTransport {
         outgoing.destroy();
       };
       request.signal.addEventListener('abort', onDeadline, { once: true });
-      let responded = false;
+      let answer: http.IncomingMessage | undefined;
       outgoing.on('error', (error: NodeJS.ErrnoException) => {
         request.signal.removeEventListener('abort', onDeadline);
-        if (responded) return; // the body reports it
+        // After the headers, the body reports it (a parse error in the very segment that carried the headers included).
+        if (answer) return void answer.destroy(failure('unavailable', `body: ${error.code ?? error.name}`));
         if (deadlinePassed || request.signal.aborted) return reject(failure('timeout', 'no answer within the deadline'));
         const code = error.code ?? error.name;
         if (!isRetry && outgoing.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) {
@@ -91,7 +92,7 @@ export class HttpUpstream implements UpstreamTransport {
         reject(failure('unavailable', code));
       });
       outgoing.on('response', (response) => {
-        responded = true;
+        answer = response;
         request.signal.removeEventListener('abort', onDeadline);
         const pairs: HeaderPair[] = [];
         for (let i = 0; i + 1 < response.rawHeaders.length; i += 2) pairs.push([response.rawHeaders[i]!.toLowerCase(), response.rawHeaders[i + 1]!]);

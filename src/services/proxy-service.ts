@@ -186,8 +186,10 @@ export class ProxyService {
     }
     try {
       const declared = Number(response.headers.find(([name]) => name === 'content-length')?.[1] ?? NaN);
-      // Known too large before the first byte: still time for a status.
+      // Known before the first byte is sent (declared, or already here): still time for a status.
       if (declared > this.deps.maxResponseBytes) throw new ProxyError('UPSTREAM_RESPONSE_TOO_LARGE', { detail: `content-length ${declared}` });
+      if (response.body.readableLength > this.deps.maxResponseBytes) throw new ProxyError('UPSTREAM_RESPONSE_TOO_LARGE', { detail: `more than ${this.deps.maxResponseBytes} bytes` });
+      if (response.body.errored) throw new ProxyError('UPSTREAM_UNAVAILABLE', { detail: `${(response.body.errored as Error).message} before the first byte was sent` });
       const returned = returnableResponseHeaders(response.headers);
       // RFC 9449 §9: with server nonces on, every answer to a DPoP request carries a current nonce.
       if (trace.scheme === 'DPoP' && this.deps.dpopNonces) returned.push(['DPoP-Nonce', await this.deps.dpopNonces.current()]);
