@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { ACTION_BUILD_OPTIONS } from './build';
+import { ACTION_BUILD_OPTIONS } from './build-options';
 
 /**
  * `npm run check:action` (CI): the committed `dist/action/index.mjs` is what

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { CLIENT_BUILD_OPTIONS } from '../../scripts/build-options';
 import { clerkSessionClaims } from '../../src/local/dev-claims';
 import { startTestIssuers, type TestIssuerServer } from '../support/test-issuer';
 import { startTestTollgate, type TestTollgate } from '../support/tollgate';
@@ -32,8 +33,8 @@ describe('the client bundle (npm run build:client)', () => {
     });
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-client-bundle-'));
     bundle = join(dir, 'index.js');
-    // The same options as the build:client script.
-    await build({ entryPoints: [join(__dirname, '../../src/client/index.ts')], bundle: true, format: 'esm', platform: 'neutral', target: 'es2020', outfile: bundle, logLevel: 'silent' });
+    // The options the package's build uses (scripts/build-options.ts), into a folder of its own.
+    await build({ ...CLIENT_BUILD_OPTIONS, outfile: bundle, logLevel: 'silent' });
   });
   afterAll(async () => {
     await tollgate?.close();
