@@ -101,7 +101,8 @@ export function planSessionQuery(filter: SessionFilter): SessionQueryPlan {
 }
 
 function scanReason(filter: SessionFilter): string {
-  if (isEmptyFilter(filter)) return 'no filter';
+  // The state (active or ended) is known only from the item itself, so it narrows nothing.
+  if (isEmptyFilter({ ...filter, state: undefined })) return 'no filter';
   if (filter.sub !== undefined) return 'a subject glob without a literal "<trust>:" prefix';
   if (filter.gh.repository !== undefined) return 'a repository glob (give --trust too, or the exact repository)';
   return 'no filter on an indexed field (exact --sub, --repository, --trust or --upstream-sid)';

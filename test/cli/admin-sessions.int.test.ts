@@ -313,6 +313,23 @@ describe('tollgate sessions (child process against the local store)', () => {
     });
   });
 
+  describe('revoke --all', () => {
+    it('ends every active session, and only with --all when no filter is given', async () => {
+      const activeBefore = jsonLines(await sessionsCli(['list', '--active', '--json'])).map((session) => session.sid);
+      expect(activeBefore.length).toBeGreaterThan(0);
+
+      const dryRun = await sessionsCli(['revoke', '--all', '--reason', 'all', '--dry-run', '--json']);
+      const run = await sessionsCli(['revoke', '--all', '--reason', 'incident: everything', '--yes']);
+
+      expect(jsonLines(dryRun).map((session) => session.sid).sort()).toEqual([...activeBefore].sort());
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain('scanning the whole sessions table (no filter)');
+      expect(run.stderr).toContain(`revoked ${activeBefore.length} session`);
+      expect(jsonLines(await sessionsCli(['list', '--active', '--json']))).toEqual([]);
+      expect((await suite.tollgate.verify(sessions.other!.access_token)).json).toEqual({ active: false });
+    });
+  });
+
   describe('the store', () => {
     it('exits 4 with the reason when the store cannot be reached', async () => {
       const port = await closedPort();

@@ -34,6 +34,7 @@ describe('planSessionQuery', () => {
     ['a repository glob', { gh: { repository: 'acme/*' } }, { kind: 'scan', why: 'a repository glob (give --trust too, or the exact repository)' }],
     ['kind alone', { kind: 'user' }, { kind: 'scan', why: 'no filter on an indexed field (exact --sub, --repository, --trust or --upstream-sid)' }],
     ['nothing', {}, { kind: 'scan', why: 'no filter' }],
+    ['the state alone', { state: 'active' }, { kind: 'scan', why: 'no filter' }],
   ])('plans %s', (_name, fields, plan) => {
     expect(planSessionQuery(filter(fields))).toEqual(plan);
   });
