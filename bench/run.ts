@@ -198,7 +198,7 @@ interface StoreReady {
 }
 
 /** Section 2: the proxy loads, memory while streaming, and exchange and refresh beside them. */
-type ProxyFigures = ProxyLoadFigures & { streaming: StreamingMemory | { unavailable: string }; tokenCosts: TokenCostFigures };
+type ProxyFigures = ProxyLoadFigures & { streaming: StreamingMemory | { unavailable: string }; streamingFloor: StreamingMemory | { unavailable: string }; tokenCosts: TokenCostFigures };
 
 /** The in-process proxy handler, for counting its store requests (same services as the other handlers). */
 function inProcessProxy(tollgate: InProcessTollgate): ProxyInvoker {
@@ -286,13 +286,7 @@ async function main(): Promise<number> {
       for (let i = 0; i < MANY_SUBJECT_COUNT; i++) manyTokens.push(await accessTokenFrom(warm.ready.baseUrl, issuer, `acme/app-${i}`));
       let nextToken = 0;
       const manySubjects = [{ setupRequest: (request: { headers?: Record<string, string> }) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${manyTokens[nextToken++ % manyTokens.length]}` } }) }];
-      // A what-if until it no longer differs from the real row: the warm server without the rate limiter (never a configuration).
-      let noLimit: Child<TollgateServerReady> | undefined;
-      if (plan.mode === 'full') {
-        noLimit = await startChild<TollgateServerReady>(scripts['tollgate-server'], { ...serverEnv(5), BENCH_RATE_LIMITER: 'off' });
-        children.push(noLimit);
-      }
-      const noLimitToken = noLimit ? await accessTokenFrom(noLimit.ready.baseUrl, issuer) : undefined;
+      // The what-if row (the warm server without the rate limiter) is gone: with leased quota it no longer differed (docs/performance.md).
       const minimal = await startChild<{ url: string }>(scripts['minimal-proxy'], {
         BENCH_JWKS_URL: `${warm.ready.baseUrl}/.well-known/jwks.json`,
         BENCH_ISSUER: warm.ready.baseUrl,
@@ -308,7 +302,6 @@ async function main(): Promise<number> {
         { name: 'tollgate-warm', url: `${warm.ready.baseUrl}${PROXY_PATH}`, headers: { authorization: `Bearer ${warmToken}` }, pid: warm.pid, store: door },
         { name: MANY_SUBJECTS, url: `${warm.ready.baseUrl}${PROXY_PATH}`, headers: {}, requests: manySubjects, pid: warm.pid, store: door },
         { name: 'tollgate-cold', url: `${cold.ready.baseUrl}${PROXY_PATH}`, headers: { authorization: `Bearer ${coldToken}` }, pid: cold.pid, store: door },
-        ...(noLimit ? [{ name: 'tollgate-warm-no-rate-limit-write', url: `${noLimit.ready.baseUrl}${PROXY_PATH}`, headers: { authorization: `Bearer ${noLimitToken}` }, pid: noLimit.pid, store: door }] : []),
       ];
       const probe = await fetch(targets[2]!.url, { headers: targets[2]!.headers });
       const proxyUnavailable = probe.status === 404 ? 'the local server does not serve /proxy (issue 3 not landed)' : undefined;
@@ -327,9 +320,24 @@ async function main(): Promise<number> {
           headers: { authorization: `Bearer ${streamerToken}` },
           bodyBytes: STREAMED_BODY_BYTES,
         });
+        // The floor: the bare proxy (a fresh one) streaming the same body.
+        const minimalStreamer = await startChild<{ url: string }>(scripts['minimal-proxy'], {
+          BENCH_JWKS_URL: `${streamer.ready.baseUrl}/.well-known/jwks.json`,
+          BENCH_ISSUER: streamer.ready.baseUrl,
+          BENCH_AUDIENCE: 'tollgate',
+          BENCH_UPSTREAM_URL: upstream.ready.url,
+          BENCH_PREFIX: '/proxy',
+        });
+        children.push(minimalStreamer);
+        const streamingFloor = await benchStreamingMemory(minimalStreamer, {
+          smallUrl: `${minimalStreamer.ready.url}${PROXY_PATH}`,
+          bulkUrl: `${minimalStreamer.ready.url}/proxy/bulk/${STREAMED_BODY_BYTES}`,
+          headers: { authorization: `Bearer ${streamerToken}` },
+          bodyBytes: STREAMED_BODY_BYTES,
+        });
         // Exchange and refresh on the warm server: the same three figures (CPU, store requests at the door, latency).
         const tokenCosts = await benchTokenCosts({ baseUrl: warm.ready.baseUrl, pid: warm.pid, store: door }, issuer, { rounds: plan.rounds, ...plan.tokenCosts });
-        return { ...figures, streaming, tokenCosts };
+        return { ...figures, streaming, streamingFloor, tokenCosts };
       });
       memory = await section('6 memory', only.has('memory'), async (): Promise<MemoryFigures | Unavailable> => {
         if (proxy.status !== 'ok') return { unavailable: proxy.status === 'error' ? 'the proxy load failed' : (proxy as { reason: string }).reason };
@@ -498,7 +506,6 @@ function buildRows(results: {
       'tollgate-warm': 'c Tollgate warm',
       [MANY_SUBJECTS]: 'c\' Tollgate warm, a different subject per request',
       'tollgate-cold': 'd Tollgate cache off',
-      'tollgate-warm-no-rate-limit-write': 'what-if: c without the rate limiter',
     };
     const tollgate = (name: string) => name.startsWith('tollgate');
     for (const [connections, perTarget] of Object.entries(p.byConcurrency)) {
@@ -524,9 +531,6 @@ function buildRows(results: {
       rows.push(spreadRow(s2, `c=${connections} throughput cache off ÷ minimal (d ÷ b)`, p.throughputRatioCold[connections]!, 'x'));
       if (p.cpuRatioWarm[connections]) rows.push(spreadRow(s2, `c=${connections} server CPU per request, warm ÷ minimal (c ÷ b)`, p.cpuRatioWarm[connections]!, 'x', '≤ 1.50×', (median) => median <= 1.5));
       if (p.cpuRatioManySubjects?.[connections]) rows.push(spreadRow(s2, `c=${connections} server CPU per request, a subject per request ÷ minimal (c' ÷ b)`, p.cpuRatioManySubjects[connections]!, 'x'));
-      if (p.addedP50WhatIf?.[connections]) rows.push(spreadRow(s2, `c=${connections} what-if: added p50 without the rate limiter`, p.addedP50WhatIf[connections]!, 'ms'));
-      if (p.throughputRatioWhatIf?.[connections]) rows.push(spreadRow(s2, `c=${connections} what-if: throughput without it ÷ minimal`, p.throughputRatioWhatIf[connections]!, 'x'));
-      if (p.cpuRatioWhatIf?.[connections]) rows.push(spreadRow(s2, `c=${connections} what-if: server CPU without it ÷ minimal`, p.cpuRatioWhatIf[connections]!, 'x'));
     }
     if ('unavailable' in p.streaming) rows.push(textRow(s2, 'streaming memory', `not available: ${p.streaming.unavailable}`, ''));
     else {
@@ -534,6 +538,10 @@ function buildRows(results: {
       rows.push(
         textRow(s2, `streaming ${formatNumber(m.bodyBytes, 'MB')}: peak RSS rise over idle (VmHWM)`, formatNumber(m.rise, 'MB'), '≤ 32 MB', m.rise <= 32 * 1024 * 1024 ? 'PASS' : 'MISS', `idle ${formatNumber(m.idlePeakRss, 'MB')} → ${formatNumber(m.afterPeakRss, 'MB')}, ${(m.bodyBytes / 1024 / 1024 / m.seconds).toFixed(0)} MB/s`),
       );
+    }
+    if (!('unavailable' in p.streamingFloor)) {
+      const f = p.streamingFloor;
+      rows.push(textRow(s2, `floor: the minimal proxy streaming the same ${formatNumber(f.bodyBytes, 'MB')}: peak RSS rise`, formatNumber(f.rise, 'MB'), '', '', `idle ${formatNumber(f.idlePeakRss, 'MB')} → ${formatNumber(f.afterPeakRss, 'MB')}`));
     }
     for (const [operation, perConcurrency] of Object.entries(p.tokenCosts.byOperation)) {
       for (const [connections, figures] of Object.entries(perConcurrency)) {

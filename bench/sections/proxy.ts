@@ -4,9 +4,6 @@ import type { AutocannonRequest } from 'autocannon';
 import { assertHealthy, runLoad, type LoadResult } from '../load';
 import { differenceOf, percentile, ratioOf, spread, type Spread } from '../stats';
 
-/** The optional what-if target's name (see bench/servers/tollgate-server.ts). */
-const WHAT_IF = 'tollgate-warm-no-rate-limit-write';
-
 /** The warm server again, each request from another of many subjects (one rate-limit key each). */
 export const MANY_SUBJECTS = 'tollgate-warm-many-subjects';
 
@@ -24,7 +21,7 @@ export function storeDoor(countsUrl: string): StoreDoor {
 }
 
 export interface ProxyTarget {
-  /** `direct`, `minimal`, `tollgate-warm`, `tollgate-cold`, the what-if, the many-subjects run. */
+  /** `direct`, `minimal`, `tollgate-warm`, `tollgate-cold`, the many-subjects run. */
   name: string;
   url: string;
   headers: Record<string, string>;
@@ -71,10 +68,6 @@ export interface ProxyFigures {
   /** The same with a different subject per request. */
   cpuRatioManySubjects?: Record<string, Spread>;
   throughputRatioManySubjects?: Record<string, Spread>;
-  /** The what-if target (warm, without the rate limiter's store requests), when it ran. */
-  addedP50WhatIf?: Record<string, Spread>;
-  throughputRatioWhatIf?: Record<string, Spread>;
-  cpuRatioWhatIf?: Record<string, Spread>;
 }
 
 /** CPU time (user + system) a process has used, milliseconds; undefined off Linux. */
@@ -176,13 +169,6 @@ export async function benchProxy(targets: ProxyTarget[], plan: { rounds: number;
       ? {
           throughputRatioManySubjects: per((figures) => ratioOf(figures[MANY_SUBJECTS]!.rps, figures.minimal!.rps)),
           ...(cpuKnown ? { cpuRatioManySubjects: cpuRatio(MANY_SUBJECTS) } : {}),
-        }
-      : {}),
-    ...(has(WHAT_IF)
-      ? {
-          addedP50WhatIf: per((figures) => differenceOf(figures[WHAT_IF]!.p50, figures.direct!.p50)),
-          throughputRatioWhatIf: per((figures) => ratioOf(figures[WHAT_IF]!.rps, figures.minimal!.rps)),
-          ...(cpuKnown ? { cpuRatioWhatIf: cpuRatio(WHAT_IF) } : {}),
         }
       : {}),
   };

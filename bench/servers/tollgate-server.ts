@@ -11,10 +11,7 @@ import { announceReady, exitWithParent } from './child-protocol';
  * measures the request path, not log I/O.
  *
  * Env: BENCH_CONFIG (the config document, JSON), BENCH_DATA_DIR (keys),
- * BENCH_STORE_ENDPOINT (a store in another process instead of the embedded one),
- * BENCH_RATE_LIMITER=off: a what-if for the proxy figures only, never a
- * configuration: the shared rate limiter answers "allowed" without its store
- * write, which shows how much of the proxy's added latency that write is.
+ * BENCH_STORE_ENDPOINT (a store in another process instead of the embedded one).
  */
 async function main(): Promise<void> {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -29,10 +26,6 @@ async function main(): Promise<void> {
       metrics: new Metrics({ namespace: 'Tollgate', serviceName: 'tollgate-bench' }),
     },
   });
-  if (process.env.BENCH_RATE_LIMITER === 'off') {
-    // The proxy service holds this same limiter object (see createServices), so replacing its method reaches it.
-    tollgate.services.rateLimiter.hit = async () => ({ allowed: true, count: 1, retryAfterSeconds: 0 });
-  }
   announceReady({ baseUrl: tollgate.baseUrl, storeEndpoint: tollgate.storeEndpoint, tables: tollgate.tables });
   exitWithParent(() => tollgate.close());
 }
