@@ -131,10 +131,11 @@ export function transportError(cause: unknown, endpoint: TollgateEndpoint, url: 
   if ((globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false) {
     return new TollgateError('OFFLINE', { endpoint, description: 'the device is offline', cause });
   }
-  const origin = new URL(url).origin;
   const page = (globalThis as { location?: { origin?: string } }).location?.origin;
-  const hint = page && page !== origin ? ` (unreachable, or its answer was blocked by CORS: is ${page} in Tollgate's cors.allowedOrigins?)` : '';
-  return new TollgateError('NETWORK_ERROR', { endpoint, description: `no answer from ${origin}${hint}`, cause });
+  const hint = page && page !== new URL(url).origin ? ` (unreachable, or its answer was blocked by CORS: is ${page} in Tollgate's cors.allowedOrigins?)` : '';
+  // A proxied call's path and query are the app's data: name only Tollgate's origin then.
+  const target = endpoint === 'proxy' ? new URL(url).origin : url;
+  return new TollgateError('NETWORK_ERROR', { endpoint, description: `cannot reach ${target}${hint}`, cause });
 }
 
 /**
