@@ -151,9 +151,13 @@ function drained(out: Writable): Promise<void> {
   });
 }
 
+/** Ends the body; settles when it is sent, or when the client went away first ('finish' then never comes). */
 async function endOf(out: Writable): Promise<void> {
   if (out.destroyed) return;
-  await new Promise<void>((resolve) => out.end(resolve));
+  await new Promise<void>((resolve) => {
+    out.once('close', resolve);
+    out.end(() => resolve());
+  });
 }
 
 /** A sink that keeps the whole answer in memory: for callers that need it in hand (tests, the bench's in-process store-request count). */

@@ -203,7 +203,11 @@ export function serverResponseSink(response: ServerResponse): ResponseSink {
     // A whole answer: head and body in one write, with a Content-Length.
     send(head, body) {
       writeHead(head);
-      return new Promise<void>((resolve) => response.end(body, () => resolve()));
+      // Settles when sent, or when the client went away first ('finish' then never comes).
+      return new Promise<void>((resolve) => {
+        response.once('close', resolve);
+        response.end(body, () => resolve());
+      });
     },
   };
 }
