@@ -24,7 +24,7 @@ export const LEASE_DEFAULTS: LeaseSettings = { leaseSeconds: 60, maxClaimFractio
 /** Finished windows whose final claimed total this process remembers (per key); the oldest is dropped first. */
 const PREVIOUS_CACHE_ENTRIES = 10_000;
 
-/** Keys whose lease this process remembers; the oldest is dropped first (its unused slice with it). */
+/** Keys whose lease this process remembers (in memory only; the store has their hashes); the oldest is dropped first, its unused slice with it. */
 const KEY_STATE_ENTRIES = 10_000;
 
 /** A counter item outlives the window after its own by this much, then DynamoDB's TTL may delete it. */
@@ -38,6 +38,8 @@ const MIN_DEMAND_SPAN_MS = 10_000;
 
 /** What this process holds and knows of one key's current window. */
 interface Lease {
+  /** The key as the store knows it (`sha256`, base64url, 32 characters). */
+  hashed: string;
   window: number;
   /** Unspent requests of this process's slices for `window`. */
   tokens: number;
@@ -118,11 +120,10 @@ export class DynamoRateLimiter implements RateLimiter {
 
   async hit(key: string, limit: number, windowSeconds: number): Promise<RateLimitDecision> {
     const windowMs = windowSeconds * 1000;
-    const hashed = createHash('sha256').update(key).digest('base64url').slice(0, 32);
     // Each round either admits, refuses, or waits for a claim that grants, refuses or fails; a few rounds at most.
     for (;;) {
       const now = this.clock.now();
-      const lease = this.leaseFor(hashed, Math.floor(now / windowMs), now);
+      const lease = this.leaseFor(key, Math.floor(now / windowMs), now);
       if (lease.tokens > 0) {
         lease.tokens -= 1;
         lease.admitted += 1;
@@ -132,7 +133,7 @@ export class DynamoRateLimiter implements RateLimiter {
       if (now < lease.refusedUntil) {
         return { allowed: false, count: lease.refusedCount, retryAfterSeconds: Math.max(1, Math.ceil((lease.refusedUntil - now) / 1000)) };
       }
-      lease.claim ??= this.claim(lease, hashed, limit, windowSeconds).finally(() => {
+      lease.claim ??= this.claim(lease, limit, windowSeconds).finally(() => {
         lease.claim = undefined;
       });
       lease.waiters += 1;
@@ -145,10 +146,12 @@ export class DynamoRateLimiter implements RateLimiter {
   }
 
   /** This process's lease on a key for `window`; a new window starts empty, keeping the demand seen and a refusal still running. */
-  private leaseFor(hashed: string, window: number, now: number): Lease {
-    const known = this.leases.get(hashed);
+  private leaseFor(key: string, window: number, now: number): Lease {
+    const known = this.leases.get(key);
     if (known && known.window === window) return known;
     const lease: Lease = {
+      // Hashed once per key and window, and only here: the store never sees a subject or an address.
+      hashed: known?.hashed ?? createHash('sha256').update(key).digest('base64url').slice(0, 32),
       window,
       tokens: 0,
       shared: 0,
@@ -159,8 +162,8 @@ export class DynamoRateLimiter implements RateLimiter {
       refusedUntil: known?.refusedUntil ?? 0,
       refusedCount: known?.refusedCount ?? 0,
     };
-    this.leases.delete(hashed);
-    this.leases.set(hashed, lease);
+    this.leases.delete(key);
+    this.leases.set(key, lease);
     if (this.leases.size > KEY_STATE_ENTRIES) this.leases.delete(this.leases.keys().next().value!);
     return lease;
   }
@@ -170,8 +173,9 @@ export class DynamoRateLimiter implements RateLimiter {
    * total. Returns without either only when the window has ended meanwhile
    * (the caller starts over in the new one).
    */
-  private async claim(lease: Lease, hashed: string, limit: number, windowSeconds: number): Promise<void> {
+  private async claim(lease: Lease, limit: number, windowSeconds: number): Promise<void> {
     const windowMs = windowSeconds * 1000;
+    const { hashed } = lease;
     const pk = `${RATE_LIMIT_KEY_PREFIX}${hashed}#${lease.window}`;
     const previous = await this.previousCount(hashed, lease.window - 1);
     lease.previous = previous;
