@@ -108,7 +108,7 @@ export class DynamoSessionStore implements SessionStore {
       );
       return { rotated: true, session: this.live(result.Attributes)! };
     } catch (error) {
-      const found = await this.afterFailedWrite(error, attempt.sid, writeId);
+      const found = await this.afterFailedWrite(error, attempt.sid, writeId, true);
       if (found.ours) return { rotated: true, session: this.live(found.item)! };
       return { rotated: false, session: this.live(found.item) };
     }
@@ -175,14 +175,23 @@ export class DynamoSessionStore implements SessionStore {
   /**
    * A conditional write failed: whether the item holds this very write (`writeId`),
    * and the item as the store holds it. A failed condition brings the item along
-   * (or one read fetches it). An answer lost on every attempt is looked up once:
+   * (or one read fetches it; not when the caller needs no item and the SDK made one
+   * attempt only, since then no earlier attempt of ours can have applied). An
+   * answer lost on every attempt is looked up once:
    * the write is ours if the item carries our id; otherwise, or if that read fails
    * too, the write's own store error is thrown (503: it did not land, or its
    * outcome is unknown). Validation errors are programmer errors, rethrown as they are.
    */
-  private async afterFailedWrite(error: unknown, sid: string, writeId: string): Promise<{ ours: boolean; item?: Record<string, unknown> }> {
+  private async afterFailedWrite(
+    error: unknown,
+    sid: string,
+    writeId: string,
+    needItem = false,
+  ): Promise<{ ours: boolean; item?: Record<string, unknown> }> {
     if (isConditionFailure(error)) {
-      const item = failedConditionItem(error) ?? (await this.read(sid));
+      const returned = failedConditionItem(error);
+      if (!returned && !needItem && attemptsOf(error) === 1) return { ours: false };
+      const item = returned ?? (await this.read(sid));
       return { ours: item?.writeId === writeId, item };
     }
     const storeError = toStoreError(error);
@@ -352,6 +361,12 @@ function rotationExpressions(attempt: RefreshAttempt, writeId: string) {
     sets.push('idleExpiry = :now + #idle');
   }
   return { names, values, condition: conditions.join(' AND '), update: `SET ${sets.join(', ')}` };
+}
+
+/** How many attempts the SDK made for a request that failed (`$metadata.attempts`); unknown counts as several. */
+function attemptsOf(error: unknown): number {
+  const attempts = (error as { $metadata?: { attempts?: unknown } } | null)?.$metadata?.attempts;
+  return typeof attempts === 'number' ? attempts : Number.POSITIVE_INFINITY;
 }
 
 /**
