@@ -137,13 +137,12 @@ class Client implements TollgateClient {
     const subjectToken = () => fetchSubjectToken(options.getSubjectToken);
     const shared = { baseUrl, scope, clientId: options.clientId, subjectTokenType: options.subjectTokenType, marginMs: margin * 1000 };
     const name = `tollgate:${baseUrl}|${options.clientId ?? ''}|${scope ?? ''}`;
-    const worker = options.storage === undefined && options.sharedWorker !== undefined && typeof SharedWorker === 'function';
-    if (worker) {
-      this.session = new WorkerSession(options.sharedWorker!, name, { ...shared, dpop: options.dpop || undefined }, subjectToken);
-    } else {
+    const inPage = () => {
       const storage = options.storage ?? (options.shareSession !== false && isBrowserPage() && canShareBetweenTabs() ? tabStorage(name) : memoryStorage());
-      this.session = new TokenSession({ ...shared, context: this.context, storage, subjectToken });
-    }
+      return new TokenSession({ ...shared, context: this.context, storage, subjectToken });
+    };
+    const worker = options.storage === undefined && options.sharedWorker !== undefined && typeof SharedWorker === 'function';
+    this.session = worker ? new WorkerSession(options.sharedWorker!, name, { ...shared, dpop: options.dpop || undefined }, subjectToken, inPage) : inPage();
   }
 
   async token(): Promise<string> {

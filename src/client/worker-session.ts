@@ -52,11 +52,25 @@ export function deserializeError(error: SerializedError): TollgateError {
  */
 export class WorkerSession implements SessionBackend {
   private readonly port: MessagePort;
-  private readonly pending = new Map<number, { resolve: (tokens: StoredTokens | undefined) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { op: 'tokens' | 'renew' | 'revoke'; mode?: RenewMode; rejected?: string; resolve: (tokens: StoredTokens | undefined) => void; reject: (error: Error) => void }
+  >();
   private next = 0;
+  /** Set when the worker script cannot run (a wrong URL, a CSP): the page's own session takes over. */
+  private fallback?: SessionBackend;
 
-  constructor(url: string | URL, name: string, settings: WorkerSessionSettings, subjectToken: () => Promise<string>) {
+  /** `fallback` builds the in-page session used if the worker fails to start. */
+  constructor(url: string | URL, name: string, settings: WorkerSessionSettings, subjectToken: () => Promise<string>, fallback: () => SessionBackend) {
     const worker = new SharedWorker(url, { type: 'module', name: 'tollgate' });
+    worker.onerror = () => {
+      if (this.fallback) return;
+      this.fallback = fallback();
+      for (const [id, call] of this.pending) {
+        this.pending.delete(id);
+        this.run(this.fallback, call.op, call.mode, call.rejected).then(call.resolve, call.reject);
+      }
+    };
     this.port = worker.port;
     this.port.onmessage = (event: MessageEvent<WorkerToTab>) => {
       const message = event.data;
@@ -91,11 +105,19 @@ export class WorkerSession implements SessionBackend {
   }
 
   private call(op: 'tokens' | 'renew' | 'revoke', mode?: RenewMode, rejected?: string): Promise<StoredTokens | undefined> {
+    if (this.fallback) return this.run(this.fallback, op, mode, rejected);
     const id = ++this.next;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { op, mode, rejected, resolve, reject });
       this.post({ type: 'call', id, op, mode, rejected });
     });
+  }
+
+  private async run(session: SessionBackend, op: 'tokens' | 'renew' | 'revoke', mode?: RenewMode, rejected?: string): Promise<StoredTokens | undefined> {
+    if (op === 'tokens') return session.tokens();
+    if (op === 'renew') return session.renew(mode ?? 'refresh', rejected);
+    await session.revoke();
+    return undefined;
   }
 
   private post(message: TabToWorker): void {

@@ -223,6 +223,19 @@ describe('the client in a real browser, cross-origin', () => {
     expect(wire.exchanges().map((c) => c.origin)).toEqual([foreign.origin]);
   });
 
+  it('falls back to the page\'s own session when the worker script cannot load', async () => {
+    const wire = await startWire(suite.tollgate.baseUrl);
+    wires.push(wire);
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await openApp(context, app, { baseUrl: wire.url, mode: 'worker', workerUrl: '/no-such-worker.js', subjectToken: () => suite.clerkToken({ sub: 'user_fallback' }) });
+
+    const outcome = await call(page, '/orders/1');
+
+    expect(outcome.status).toBe(200);
+    expect(wire.exchanges()).toHaveLength(1);
+  });
+
   it('turns an offline device and an abort into OFFLINE and ABORTED', async () => {
     const { pages } = await scenario({ tabs: 1, mode: 'single', user: 'user_offline' });
     await token(pages[0]!);

@@ -72,6 +72,8 @@ export interface ClientSetup {
   baseUrl: string;
   mode: SessionMode;
   dpop?: boolean;
+  /** The SharedWorker script's URL in `worker` mode. @default '/tollgate-worker.js' */
+  workerUrl?: string;
   /** Mints the subject token the page's `getSubjectToken` returns. */
   subjectToken: () => Promise<string>;
 }
@@ -82,13 +84,13 @@ export async function openApp(context: BrowserContext, app: AppServer, setup: Cl
   await page.exposeFunction('mintSubjectToken', setup.subjectToken);
   await page.goto(`${app.origin}/`);
   await page.waitForFunction(() => (window as unknown as { appReady?: boolean }).appReady === true);
-  await page.evaluate(({ baseUrl, mode, dpop }) => {
+  await page.evaluate(({ baseUrl, mode, dpop, workerUrl }) => {
     const w = window as unknown as Record<string, any>;
     w.tg = w.tollgate.createTollgateClient({
       baseUrl,
       getSubjectToken: () => w.mintSubjectToken(),
       shareSession: mode !== 'single',
-      sharedWorker: mode === 'worker' ? '/tollgate-worker.js' : undefined,
+      sharedWorker: mode === 'worker' ? workerUrl : undefined,
       dpop,
     });
     /** Runs `tg.token()` at an absolute time, so that tabs contend within the same millisecond. */
@@ -100,6 +102,6 @@ export async function openApp(context: BrowserContext, app: AppServer, setup: Cl
         async (response) => ({ status: response.status, body: await response.json().catch(() => null) }),
         (error: any) => ({ error: { name: error.name, code: error.code, status: error.status, message: error.message } }),
       );
-  }, { baseUrl: setup.baseUrl, mode: setup.mode, dpop: setup.dpop ?? false });
+  }, { baseUrl: setup.baseUrl, mode: setup.mode, dpop: setup.dpop ?? false, workerUrl: setup.workerUrl ?? '/tollgate-worker.js' });
   return page;
 }
