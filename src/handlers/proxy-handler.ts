@@ -133,7 +133,8 @@ function statusClass(status: number): StatusClass {
  * after the status was sent (upstream failure or idle, over
  * `proxy.maxResponseBytes`, client gone) is logged and counted
  * (`ProxyResponseInterrupted`), and the handler rejects so the platform ends
- * the client's response abruptly: never a second status.
+ * the client's response abruptly: never a second status (when the client
+ * went away there is nothing left to end, and the handler resolves).
  */
 export function createStreamingProxyHandler(services: ProxyServices, observability: Observability): StreamingHttpFunction {
   /** What each in-flight request learnt, for the error boundary's `refused` hook and the body's interruption. */
@@ -186,10 +187,11 @@ export function createStreamingProxyHandler(services: ProxyServices, observabili
     } catch (error) {
       if (!(error instanceof BodyInterruptedError)) throw error;
       const trace = inFlight.get(event)?.trace ?? { route: NO_ROUTE };
+      const reason = interruption(error.cause);
       services.telemetry.emit({
         type: 'ProxyResponseInterrupted',
         route: trace.route,
-        reason: interruption(error.cause),
+        reason,
         status: result.statusCode,
         bytes: error.bytes,
         sub: trace.sub,
@@ -197,6 +199,8 @@ export function createStreamingProxyHandler(services: ProxyServices, observabili
       });
       // The chain published this request's metrics when the head was decided; this one came after.
       if (observability.metrics.hasStoredMetrics()) observability.metrics.publishStoredMetrics();
+      // Nobody is left to cut off when the client went away (and a function error per closed event stream would be noise).
+      if (reason === 'client_gone') return;
       throw error;
     }
   };

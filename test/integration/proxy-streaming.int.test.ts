@@ -139,7 +139,7 @@ describe('proxy: streamed responses', () => {
     expect((await rawRequest(tollgate.baseUrl, { path: '/proxy/orders/1', headers: bearer(access) })).json).toEqual({ ok: true });
   });
 
-  it('closes the upstream when the client goes away mid-stream', async () => {
+  it('closes the upstream when the client goes away mid-stream, and counts it as the client’s doing', async () => {
     let upstreamClosed!: () => void;
     const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
     upstream.behave((_request, response) => {
@@ -160,6 +160,11 @@ describe('proxy: streamed responses', () => {
       outgoing.end();
     });
     await closed;
+    // Counted as such, and not as a failure of the upstream.
+    const deadline = Date.now() + 2_000;
+    const goneLine = () => observability.logger.lines.find((line) => line.message === 'proxy response interrupted' && line.fields.reason === 'client_gone');
+    while (!goneLine() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(goneLine()).toMatchObject({ fields: { route: 'orders', status: 200 } });
   });
 
   it('gives the Lambda runtime the API Gateway prelude (JSON + 8 NUL bytes) before the body, also for a body-less answer', async () => {
