@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import { CfnAuthorizer, IdentitySource, RequestAuthorizer } from 'aws-cdk-lib/aws-apigateway';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
@@ -95,6 +95,15 @@ export class TollgateAuthorizer extends Construct {
     if (this.sources.length === 0) throw new Error('TollgateAuthorizer: tokenSources must name at least one source');
     const ttl = props.resultsCacheTtl?.toSeconds() ?? 60;
     if (ttl > 3600) throw new Error('TollgateAuthorizer: resultsCacheTtl is at most 1 hour');
+    // The settings are validated and stamped at synth (the function refuses others), so they must be known then.
+    for (const [name, value] of [['issuer', props.issuer], ['audience', props.audience], ['jwksUri', props.jwksUri]] as const) {
+      if (value !== undefined && Token.isUnresolved(value)) {
+        throw new Error(
+          `TollgateAuthorizer: ${name} must be known at synth, not a deploy-time value (it is checked and stamped into the function's settings); ` +
+            "give the URL itself: your Tollgate's custom domain, or the Issuer output of the deployed Tollgate",
+        );
+      }
+    }
     // Validated here, at synth, and stamped: the function refuses settings that did not come this way.
     const environment = authorizerEnvironment({
       issuer: props.issuer,

@@ -95,6 +95,13 @@ describe('TollgateAuthorizer', () => {
     expect(() => sampleStack(() => undefined, { tokenSources: [] })).toThrow('at least one source');
   });
 
+  it('asks for an issuer known at synth rather than a deploy-time value, which it could not check', () => {
+    const stack = new Stack(new App(), 'Consumer');
+    const deployTime = new RestApi(stack, 'Auth').url;
+
+    expect(() => new TollgateAuthorizer(stack, 'Tollgate', { issuer: deployTime })).toThrow('TollgateAuthorizer: issuer must be known at synth');
+  });
+
   it('passes cdk-nag on its own resources', () => {
     const app = new App({ context: cdkJsonContext() });
     const stack = new Stack(app, 'Consumer');

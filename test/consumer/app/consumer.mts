@@ -31,6 +31,6 @@ const stack = new Stack(app, 'Consumer');
 const props: TollgateServiceProps = { config };
 const service = new TollgateService(stack, 'Tollgate', props);
 const sources: TokenSource[] = [{ type: 'header', name: 'Authorization' }];
-const authorizer = new TollgateAuthorizer(stack, 'Authorizer', { issuer: service.issuer, tokenSources: sources, resultsCacheTtl: Duration.seconds(30) });
+const authorizer = new TollgateAuthorizer(stack, 'Authorizer', { issuer: 'https://auth.example.com', tokenSources: sources, resultsCacheTtl: Duration.seconds(30) });
 new RestApi(stack, 'Orders').root.addMethod('GET', new MockIntegration(), { authorizer: authorizer.forRestApi(), authorizationType: AuthorizationType.CUSTOM });
-export const tables: string[] = [service.tables.sessions.tableName, service.tables.guards.tableName];
+export const outputs: string[] = [service.tables.sessions.tableName, service.tables.guards.tableName, service.issuer, service.apiUrl];
