@@ -37,8 +37,10 @@ export class DynamoReplayGuard implements ReplayGuard {
     } catch (error) {
       if (isConditionFailure(error)) {
         const returned = (error as { Item?: { writeId?: { S?: string } } }).Item;
-        const holder = returned ? returned.writeId?.S : await this.writeIdOf(key);
-        return holder === writeId;
+        if (returned) return returned.writeId?.S === writeId;
+        // A condition failed on the SDK's first attempt: no earlier attempt of ours can hold the marker.
+        if ((error as { $metadata?: { attempts?: number } }).$metadata?.attempts === 1) return false;
+        return (await this.writeIdOf(key)) === writeId;
       }
       const storeError = toStoreError(error);
       if (storeError === error) throw error;
