@@ -136,7 +136,7 @@ export interface StoreVerdict {
   /**
    * The same target with rate-limit counter requests left out: the targets
    * were set before `/token` got its per-subject and per-IP rate limits, and
-   * the proxy's own allowance of "+ 1 rate-limit write" is counted apart.
+   * the proxy's own allowance of "+ 1 rate-limit claim" is counted apart.
    */
   passWithoutRateLimits: boolean;
 }
@@ -166,13 +166,15 @@ export function storeTarget(operation: string, worst: OperationCount['worst']): 
       return judge('0 reads, 0 writes', (counts) => counts.reads === 0 && counts.writes === 0);
     case 'proxy (cold)':
       return judge(
-        '≤ 1 read + 1 rate-limit write',
+        // Leased quota: a session's first request may claim a slice (and read the previous minute's total, once per key).
+        '≤ 1 read + 1 rate-limit claim',
         (counts) => counts.reads <= 1 && counts.writes <= 1,
         (counts) => counts.reads <= 1 && counts.writes === 0 && worst.rateLimitWrites <= 1,
       );
     case 'proxy (cached)':
       return judge(
-        '0 reads + 1 rate-limit write',
+        // Most requests spend a slice the instance holds: no store request; the worst repetition may claim the next one.
+        '0 reads + at most 1 rate-limit claim',
         (counts) => counts.reads === 0 && counts.writes <= 1,
         (counts) => counts.reads === 0 && counts.writes === 0 && worst.rateLimitWrites <= 1,
       );
