@@ -177,28 +177,37 @@ export class DynamoRateLimiter implements RateLimiter {
     const windowMs = windowSeconds * 1000;
     const { hashed } = lease;
     const pk = `${RATE_LIMIT_KEY_PREFIX}${hashed}#${lease.window}`;
-    const previous = await this.previousCount(hashed, lease.window - 1);
-    lease.previous = previous;
-    for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
+    // The previous window's total, once known; until then a claim assumes it was full (the most it can weigh), which
+    // only makes the bound stricter, and reads it only when that leaves too little: a slow key costs no read.
+    let previous = lease.previous ?? this.previousCounts.get(`${RATE_LIMIT_KEY_PREFIX}${hashed}#${lease.window - 1}`);
+    for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; ) {
       const now = this.clock.now();
       if (Math.floor(now / windowMs) !== lease.window) return;
       const elapsedMs = now - lease.window * windowMs;
       // The most the window's claimed total may reach now: the sliding estimate stays within the limit.
-      const ceiling = Math.floor(limit - previous * (1 - elapsedMs / windowMs));
+      const ceiling = Math.floor(limit - (previous ?? limit) * (1 - elapsedMs / windowMs));
       const left = ceiling - lease.shared;
-      if (left < 1) return this.refuse(lease, { previous, elapsedMs, windowMs, limit, now });
-      const forecast = Math.min(this.forecast(lease, now, elapsedMs, windowMs), Math.max(1, Math.floor(left * this.settings.maxClaimFraction)));
-      const size = Math.min(left, Math.max(lease.waiters, 1, forecast));
+      const forecast = this.forecast(lease, now, elapsedMs, windowMs);
+      if (previous === undefined && left < Math.max(lease.waiters, 1, Math.min(forecast, Math.floor((limit - lease.shared) * this.settings.maxClaimFraction)))) {
+        previous = lease.previous = await this.previousCount(hashed, lease.window - 1);
+        continue;
+      }
+      if (left < 1) return this.refuse(lease, { previous: previous!, elapsedMs, windowMs, limit, now });
+      const size = Math.min(left, Math.max(lease.waiters, 1, Math.min(forecast, Math.max(1, Math.floor(left * this.settings.maxClaimFraction)))));
+      attempt += 1;
       const outcome = await this.tryClaim(pk, size, ceiling - size, (lease.window + 2) * windowSeconds + TTL_SLACK_SECONDS);
       lease.shared = Math.max(lease.shared, outcome.total);
       if (outcome.granted) {
         lease.tokens += size;
         return;
       }
+      // Refused on an assumed full previous window: learn its real weight before judging again.
+      if (previous === undefined) previous = lease.previous = await this.previousCount(hashed, lease.window - 1);
     }
     // Lost every race for what was left: refused on the last shared total seen.
     const now = this.clock.now();
     if (Math.floor(now / windowMs) !== lease.window) return;
+    previous ??= lease.previous = await this.previousCount(hashed, lease.window - 1);
     this.refuse(lease, { previous, elapsedMs: now - lease.window * windowMs, windowMs, limit, now });
   }
 

@@ -144,8 +144,11 @@ describe('DynamoRateLimiter: leased quota over one shared store', () => {
     const instance = limiter();
     for (let i = 0; i < 4; i++) {
       const before = await claimedTotal(slow);
+      const requestsBefore = storeRequests();
       expect((await instance.hit(slow, 100, 60)).allowed).toBe(true);
       expect(await claimedTotal(slow)).toBe(before + 1); // claimed exactly the one request
+      // One store request: the claim (checked against a previous minute assumed full, which leaves room: no read).
+      expect(storeRequests() - requestsBefore).toBe(1);
       clock.advance(61);
     }
     clock.advance(120);
