@@ -69,8 +69,9 @@ interface Lease {
  * claims a slice of `n` requests with one conditional `UpdateItem ADD`, which
  * succeeds only while the claimed total stays within what the sliding window
  * leaves (`count + n ≤ floor(limit − previous × (1 − elapsed/window))`,
- * `previous` being the finished window's final claimed total, read once per
- * process and window). It then admits from its slice locally, with no store
+ * `previous` being the finished window's final claimed total: assumed to be
+ * `limit`, the most it can weigh, until that leaves too little for the claim,
+ * then read once per process and window). It then admits from its slice locally, with no store
  * request, until the slice is spent or the window ends (an unspent slice is
  * dropped at the window's end, never carried over).
  *
