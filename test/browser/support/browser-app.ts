@@ -95,7 +95,16 @@ export async function openApp(context: BrowserContext, app: AppServer, setup: Cl
     });
     /** Runs `tg.token()` at an absolute time, so that tabs contend within the same millisecond. */
     w.tokenAt = (at: number) =>
-      new Promise((resolve) => setTimeout(() => w.tg.token().then((token: string) => resolve({ token }), (error: any) => resolve({ error: { name: error.name, code: error.code, message: error.message } })), Math.max(0, at - Date.now())));
+      new Promise((resolve) =>
+        setTimeout(
+          () =>
+            w.tg.token().then(
+              (token: string) => resolve({ token, ms: Date.now() - at }),
+              (error: any) => resolve({ error: { name: error.name, code: error.code, message: error.message } }),
+            ),
+          Math.max(0, at - Date.now()),
+        ),
+      );
     /** A call's outcome as plain data: a TollgateError's code, or the response's status and JSON. */
     w.outcome = (promise: Promise<Response>) =>
       promise.then(
