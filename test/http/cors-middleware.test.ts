@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { httpHandler } from '../../src/http/middleware';
+import { withCors } from '../../src/http/cors-middleware';
 import { OAuthError } from '../../src/domain/errors';
 import { BROWSER_ROUTES, CorsPolicy, proxyBrowserRoute } from '../../src/services/cors-policy';
 import { apiGatewayEvent } from '../support/api-gateway-event';
@@ -87,5 +88,21 @@ describe('the CORS middleware in the shared chain', () => {
     expect((await proxy(new CorsPolicy(undefined))(event({ Origin: APP, 'Access-Control-Request-Method': 'GET' }), context)).body).toBe('upstream');
     expect((await proxy(rules)(event({ Origin: APP, 'Access-Control-Request-Method': 'GET' }), context)).statusCode).toBe(204);
     expect(forwarded).toEqual(['OPTIONS', 'OPTIONS']);
+  });
+});
+
+describe('withCors', () => {
+  const cors: [string, string][] = [['Access-Control-Allow-Origin', APP]];
+
+  it.each([
+    ['no Vary', { statusCode: 200, body: '' }, { Vary: 'Origin' }, undefined],
+    ['a Vary in another case', { statusCode: 200, headers: { vary: 'Accept' }, body: '' }, { vary: 'Accept, Origin' }, undefined],
+    ['Vary: *', { statusCode: 200, headers: { Vary: '*' }, body: '' }, { Vary: '*' }, undefined],
+    ['Vary already naming Origin', { statusCode: 200, headers: { Vary: 'origin' }, body: '' }, { Vary: 'origin' }, undefined],
+    ['repeated Vary headers', { statusCode: 200, headers: {}, multiValueHeaders: { vary: ['Accept', 'Accept-Language'] }, body: '' }, {}, { vary: ['Accept', 'Accept-Language', 'Origin'] }],
+  ])('adds Origin to %s, once', (_name, result, headers, multi) => {
+    const out = withCors(result, cors);
+    expect(out.headers).toEqual({ ...headers, 'Access-Control-Allow-Origin': APP });
+    expect(out.multiValueHeaders).toEqual(multi);
   });
 });
