@@ -102,6 +102,8 @@ describe('the client in a real browser, cross-origin', () => {
 
     expect(outcomes.map((o) => o.status)).toEqual(Array(10).fill(200));
     expect(wire.refreshes()).toHaveLength(1);
+    // And as the server counted it on the session.
+    expect((await suite.item(wire.refreshes()[0]!.sid!))?.refreshCount).toBe(1);
   });
 
   it.each(['lose-answer', 'cut-body'] as const)('keeps the session when a refresh answer is %s: the same refresh token is sent again and gets the same successor', async (fault) => {
