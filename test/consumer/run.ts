@@ -195,6 +195,8 @@ try {
     await phase('run the tollgate bin with Node alone', async () => {
       ok(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node'));
       ok(run(bin, ['--help'], { cwd: app }).includes('Usage: tollgate'));
+      // An admin command: its libraries (zod here, the AWS SDK for others) come from the bin's own chunks.
+      ok(run(bin, ['config', 'check', 'tollgate.config.json'], { cwd: app }).includes('valid'));
       const subject = join(work, 'subject.jwt');
       writeFileSync(subject, await suite.githubToken());
       const session = JSON.parse(await runAsync(bin, ['exchange', '--url', suite.tollgate.baseUrl, '--subject-token-file', subject, '--output', 'json'], { cwd: app })) as { access_token: string };
