@@ -5,6 +5,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { API_ROUTES } from '../../src/contract/routes';
+import { loadConfig } from '../../src/config/config';
 import { EnvNames } from '../../src/contract/env-names';
 import { RateLimitedError } from '../../src/domain/errors';
 import { errorResponse } from '../../src/http/errors';
@@ -172,11 +173,12 @@ describe('Tollgate stack', () => {
     });
 
     it('gives the functions the config without the deploy-only key, secret refs as refs, and the API URL without a cycle', () => {
-      const { aws: _deployOnly, ...forFunctions } = FULL_CONFIG;
+      // The config as synth validated it (defaults filled in); its stamp is checked in function-config.test.ts.
+      const { aws: _deployOnly, ...forFunctions } = loadConfig(FULL_CONFIG);
       const token = stack.functions.functions.token!;
       const variables = template.findResources('AWS::Lambda::Function')[id(token.fn)]!.Properties.Environment.Variables;
 
-      expect(JSON.parse(variables[EnvNames.configJson])).toEqual(forFunctions);
+      expect(JSON.parse(variables[EnvNames.configJson])).toEqual(JSON.parse(JSON.stringify(forFunctions)));
       expect(variables[EnvNames.configJson]).toContain('aws-secretsmanager:tollgate/upstream-token');
       expect(variables).toMatchObject({
         [EnvNames.sessionsTable]: { Ref: id(stack.tables.sessions) },
@@ -275,7 +277,7 @@ describe('Tollgate stack', () => {
         ]),
       );
       expect(Object.keys(variables).sort()).toEqual(
-        [EnvNames.configJson, EnvNames.sessionsTable, EnvNames.guardsTable, 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE'].sort(),
+        [EnvNames.configJson, EnvNames.configStamp, EnvNames.sessionsTable, EnvNames.guardsTable, 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE'].sort(),
       );
     });
 
