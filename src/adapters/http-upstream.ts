@@ -11,6 +11,9 @@ export { UpstreamError, type UpstreamFailure, type UpstreamRequest, type Upstrea
 /** Methods RFC 9110 §9.2.2 calls idempotent: safe to resend after a connection died unanswered. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
+/** Methods whose requests carry no body unless they were given one (no `Content-Length: 0` then). */
+const BODYLESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
+
 /** What Node accepts in a header value (RFC 9110 §5.5 field-value: VCHAR, obs-text, SP, HTAB). */
 const SENDABLE_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
@@ -64,10 +67,15 @@ export class HttpUpstream implements UpstreamTransport {
       for (const [name, value] of request.headers) {
         if (SENDABLE_VALUE.test(value)) (headers[name] ??= []).push(value);
       }
-      const hasBody = request.body.length > 0 || !['GET', 'HEAD', 'DELETE', 'OPTIONS'].includes(request.method.toUpperCase());
+      const hasBody = request.body.length > 0 || !BODYLESS.has(request.method.toUpperCase());
       if (hasBody) headers['content-length'] = [String(request.body.length)];
       const secure = request.url.protocol === 'https:';
-      const outgoing = (secure ? https : http).request(request.url, {
+      const outgoing = (secure ? https : http).request({
+        // The URL's parts as options: node:http would otherwise convert the URL object on every request.
+        protocol: request.url.protocol,
+        hostname: request.url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: request.url.port || undefined,
+        path: `${request.url.pathname}${request.url.search}`,
         method: request.method,
         headers,
         agent: secure ? this.httpsAgent : this.httpAgent,

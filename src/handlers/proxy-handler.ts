@@ -48,7 +48,8 @@ function toProxyRequest(event: HttpEvent, headers: HeaderPair[]): ProxyRequest {
     body: bodyBytes(event),
     sourceIp: ip === 'unknown' ? undefined : ip,
     proto: proto === 'http' ? 'http' : 'https',
-    url: calledUrl(event),
+    // Only a DPoP proof's `htu` needs the called URL (RFC 9449 §4.3): not worked out for the other requests.
+    url: headers.some(([name, value]) => name === 'authorization' && /^dpop\s/i.test(value)) ? calledUrl(event) : undefined,
   };
 }
 

@@ -30,7 +30,7 @@ export interface ProxyRequest {
   sourceIp?: string;
   /** The scheme the client used to reach API Gateway. */
   proto: 'http' | 'https';
-  /** The URL the client called, without query, as API Gateway saw it: what a DPoP proof's `htu` must name. */
+  /** The URL the client called, without query, as API Gateway saw it: what a DPoP proof's `htu` must name (set for `Authorization: DPoP` requests). */
   url?: string;
 }
 
