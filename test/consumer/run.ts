@@ -155,6 +155,7 @@ try {
       ['TollgateAuthorizer', 'TollgateService', 'TollgateStack'],
     );
     equal(esm.schemaTitle, 'Tollgate config');
+    equal(esm.worker, true);
   });
 
   // 3. Types, as the app's own compiler sees them.

@@ -7,7 +7,13 @@ const cdk = require('tollgate/cdk');
   const verify = await import('tollgate/verify');
   const schema = require('tollgate/config.schema.json');
   process.stdout.write(
-    JSON.stringify({ client: Object.keys(client).sort(), verify: Object.keys(verify).sort(), cdk: Object.keys(cdk).sort(), schemaTitle: schema.title }),
+    JSON.stringify({
+      client: Object.keys(client).sort(),
+      verify: Object.keys(verify).sort(),
+      cdk: Object.keys(cdk).sort(),
+      schemaTitle: schema.title,
+      worker: require.resolve('tollgate/client/worker').endsWith('/dist/client/tollgate-worker.js'),
+    }),
   );
 })().catch((error) => {
   process.stderr.write(`${error.stack}\n`);

@@ -9,5 +9,7 @@ const result = {
   verify: Object.keys(verify).sort(),
   cdk: Object.keys(cdk).sort(),
   schemaTitle: schema.title,
+  // The SharedWorker script is served by the app, not imported: it only has to resolve to the shipped file.
+  worker: import.meta.resolve('tollgate/client/worker').endsWith('/dist/client/tollgate-worker.js'),
 };
 process.stdout.write(JSON.stringify(result));
