@@ -17,7 +17,7 @@ import { ACTION_BUNDLE, SimulatedRunner } from '../action/simulated-runner';
  * tarball and its peers (from npm's cache when they are there), then
  *
  * 1. imports every subpath from an ES module and from CommonJS;
- * 2. type-checks a consumer of every subpath with the app's own TypeScript
+ * 2. type-checks consumers of every subpath with the app's own TypeScript
  *    (ESM and CommonJS files, `skipLibCheck` off: the published declarations
  *    must stand on their own);
  * 3. synthesizes an outside CDK app with `TollgateService` and
@@ -159,8 +159,10 @@ try {
   });
 
   // 3. Types, as the app's own compiler sees them.
-  await phase('type-check a consumer (tsc 5, ESM + CommonJS, skipLibCheck off)', () => {
+  await phase('type-check consumers (tsc 5: ESM + CommonJS with Node types, a browser app without; skipLibCheck off)', () => {
     run(node, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], { cwd: app, timeoutMs: 240_000 });
+    // A browser app: bundler resolution, DOM types and no Node types at all, for the client and the verifier.
+    run(node, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.browser.json'], { cwd: app, timeoutMs: 120_000 });
   });
 
   // 4. An outside CDK app, offline: no esbuild, no Docker, no Tollgate sources, no lock file of Tollgate's.
