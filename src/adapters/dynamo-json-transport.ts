@@ -1,6 +1,18 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import * as DynamoDB from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBServiceException,
+  InternalServerError,
+  InvalidEndpointException,
+  ItemCollectionSizeLimitExceededException,
+  ProvisionedThroughputExceededException,
+  ReplicatedWriteConflictException,
+  RequestLimitExceeded,
+  ResourceNotFoundException,
+  ThrottlingException,
+  TransactionConflictException,
+} from '@aws-sdk/client-dynamodb';
 import { Sha256 } from '@smithy/core/checksum';
 import { isServerError, isThrottlingError, isTransientError, StandardRetryStrategy } from '@smithy/core/retry';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -206,12 +218,25 @@ function header(headers: IncomingMessage['headers'], name: string): string | und
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The SDK's exception classes by name (`ConditionalCheckFailedException`, …); the base class for any other name. */
-const EXCEPTIONS: ReadonlyMap<string, ServiceExceptionCtor> = new Map(
-  (Object.entries(DynamoDB) as [string, unknown][]).filter(
-    (entry): entry is [string, ServiceExceptionCtor] =>
-      typeof entry[1] === 'function' && entry[1].prototype instanceof DynamoDB.DynamoDBServiceException,
-  ),
+/**
+ * The SDK's exception classes of the operations this transport sends (GetItem,
+ * PutItem, UpdateItem, DeleteItem, Query, Scan, BatchGetItem), by name; any
+ * other code gets the base class with that name, as in the SDK. Named one by
+ * one: a namespace import would bundle every command of the client.
+ */
+const EXCEPTIONS = new Map(
+  Object.entries({
+    ConditionalCheckFailedException,
+    InternalServerError,
+    InvalidEndpointException,
+    ItemCollectionSizeLimitExceededException,
+    ProvisionedThroughputExceededException,
+    ReplicatedWriteConflictException,
+    RequestLimitExceeded,
+    ResourceNotFoundException,
+    ThrottlingException,
+    TransactionConflictException,
+  }) as [string, unknown][] as [string, ServiceExceptionCtor][],
 );
 
 /**
@@ -229,7 +254,7 @@ function serviceError(status: number, text: string, headers: IncomingMessage['he
     // Not JSON (a proxy's error page): the status decides.
   }
   const code = errorCode(data, headers) ?? 'Unknown';
-  const Ctor = EXCEPTIONS.get(code) ?? DynamoDB.DynamoDBServiceException;
+  const Ctor = EXCEPTIONS.get(code) ?? (DynamoDBServiceException as unknown as ServiceExceptionCtor);
   const $fault = status < 500 ? 'client' : 'server';
   const message = String(data.message ?? data.Message ?? 'UnknownError');
   const error = new Ctor({ name: code, $fault, $metadata, message });
