@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { ROOT, buildAssets } from './build-assets';
-import { ACTION_BUILD_OPTIONS, CLI_BUILD_OPTIONS, CLIENT_BUILD_OPTIONS, CLIENT_WORKER_BUILD_OPTIONS, DIST, VERIFY_BUILD_OPTIONS } from './build-options';
+import { ACTION_BUILD_OPTIONS, CLI_BUILD_OPTIONS, CLIENT_BUILD_OPTIONS, CLIENT_WORKER_BUILD_OPTIONS, DIST, sideEffectFree, VERIFY_BUILD_OPTIONS } from './build-options';
 import { COMMITTED_SCHEMA_PATH, configJsonSchema, configTypeExpressions } from './config-schema';
 
 /**
@@ -35,16 +35,7 @@ const CJS_URL_BANNER = "const __tollgateModuleUrl = require('node:url').pathToFi
  * for example). Nothing of those libraries runs at synth: treating them as
  * free of side effects lets esbuild drop them from the constructs' bundle.
  */
-const RUNTIME_LIBRARIES_UNUSED_AT_SYNTH: Plugin = {
-  name: 'runtime-libraries-unused-at-synth',
-  setup(builder) {
-    builder.onResolve({ filter: /^(@aws-sdk|@smithy|@aws-lambda-powertools|@middy)\// }, async (args) => {
-      if (args.pluginData === 'resolving') return undefined;
-      const resolved = await builder.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'resolving' });
-      return { ...resolved, sideEffects: false };
-    });
-  },
-};
+const RUNTIME_LIBRARIES_UNUSED_AT_SYNTH = sideEffectFree('runtime-libraries-unused-at-synth', /^(@aws-sdk|@smithy|@aws-lambda-powertools|@middy)\//);
 
 function cdkBuildOptions(format: 'esm' | 'cjs'): BuildOptions {
   return {
