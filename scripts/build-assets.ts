@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, version as esbuildVersion, type BuildOptions } from 'esbuild';
 import { FUNCTION_ASSETS, type FunctionAsset } from '../cdk/function-assets';
@@ -53,26 +53,41 @@ const optionsDigest = () => sha256(Buffer.from(JSON.stringify(LAMBDA_BUILD_OPTIO
  * Bundles every function of `FUNCTION_ASSETS` into `dist/assets/<name>/index.mjs`
  * and writes `dist/assets/manifest.json` (inputs and their hashes, so
  * `assetsAreStale` can tell without building).
+ *
+ * Each file is written whole and renamed into place, the manifest last: a
+ * synth or a test reading the assets while another process rebuilds them
+ * (two test runs in one checkout) sees old or new bundles, never half of one.
  */
 export async function buildAssets(outDir = ASSETS_DIR): Promise<AssetsManifest> {
-  rmSync(outDir, { recursive: true, force: true });
   const manifest: AssetsManifest = { esbuild: esbuildVersion, options: optionsDigest(), functions: {}, inputs: {} };
   const results = await Promise.all(
     FUNCTION_ASSETS.map(async (name) => {
       const outfile = join(outDir, name, 'index.mjs');
-      const result = await build({ ...LAMBDA_BUILD_OPTIONS, entryPoints: [join(ROOT, 'src', 'lambda', `${name}.ts`)], outfile, metafile: true });
-      return { name, outfile, inputs: Object.keys(result.metafile.inputs) };
+      const result = await build({ ...LAMBDA_BUILD_OPTIONS, entryPoints: [join(ROOT, 'src', 'lambda', `${name}.ts`)], outfile, metafile: true, write: false });
+      const bytes = Buffer.from(result.outputFiles[0]!.contents);
+      writeAtomically(outfile, bytes);
+      return { name, bytes, inputs: Object.keys(result.metafile.inputs) };
     }),
   );
-  for (const { name, outfile, inputs } of results) {
-    const bytes = readFileSync(outfile);
+  for (const { name, bytes, inputs } of results) {
     manifest.functions[name] = { bytes: bytes.length, sha256: sha256(bytes) };
     for (const input of inputs) manifest.inputs[input] ??= sha256(readFileSync(join(ROOT, input)));
   }
   manifest.inputs = Object.fromEntries(Object.entries(manifest.inputs).sort(([a], [b]) => a.localeCompare(b)));
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  // A folder no function builds any more (a removed entry) would otherwise ship.
+  for (const entry of readdirSync(outDir, { withFileTypes: true })) {
+    if (entry.isDirectory() && !(FUNCTION_ASSETS as readonly string[]).includes(entry.name)) rmSync(join(outDir, entry.name), { recursive: true, force: true });
+  }
+  writeAtomically(join(outDir, 'manifest.json'), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
   return manifest;
+}
+
+/** Writes beside the assets' root (a crash leaves nothing in a function's folder, which deploys whole), then renames into place. */
+function writeAtomically(path: string, bytes: Buffer): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = join(dirname(dirname(path)), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  writeFileSync(temporary, bytes);
+  renameSync(temporary, path);
 }
 
 /**
