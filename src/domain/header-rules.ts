@@ -151,15 +151,22 @@ export function headerPairs(
   multiValueHeaders: Record<string, string[] | undefined> | null | undefined,
 ): HeaderPair[] {
   const pairs: HeaderPair[] = [];
-  const seen = new Set<string>();
-  for (const [name, values] of Object.entries(multiValueHeaders ?? {})) {
-    const lower = name.toLowerCase();
-    for (const value of values ?? []) pairs.push([lower, value]);
-    seen.add(lower);
+  let seen: Set<string> | undefined;
+  if (multiValueHeaders) {
+    seen = new Set<string>();
+    for (const name of Object.keys(multiValueHeaders)) {
+      const lower = name.toLowerCase();
+      const values = multiValueHeaders[name];
+      if (values) for (const value of values) pairs.push([lower, value]);
+      seen.add(lower);
+    }
   }
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    const lower = name.toLowerCase();
-    if (!seen.has(lower) && value !== undefined) pairs.push([lower, value]);
+  if (headers) {
+    for (const name of Object.keys(headers)) {
+      const lower = name.toLowerCase();
+      const value = headers[name];
+      if (value !== undefined && !seen?.has(lower)) pairs.push([lower, value]);
+    }
   }
   return pairs;
 }

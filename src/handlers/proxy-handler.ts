@@ -18,9 +18,18 @@ const TEXT_TYPES = /^(text\/[^;]+|application\/(json|[^;]*\+json|xml|[^;]*\+xml|
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** The literal prefix of each resource seen (`/proxy/{proxy+}` → `/proxy/`), worked out once per resource. */
+const resourcePrefixes = new Map<string, string>();
+
 /** The raw path after the resource's literal prefix (`/proxy/`), from `event.path` (never the decoded path parameter). */
 export function rawProxyPath(event: HttpEvent): string | undefined {
-  const prefix = (event.resource ?? '/proxy/{proxy+}').replace(/\{[A-Za-z0-9_]+\+\}$/, '');
+  const resource = event.resource ?? '/proxy/{proxy+}';
+  let prefix = resourcePrefixes.get(resource);
+  if (prefix === undefined) {
+    prefix = resource.replace(/\{[A-Za-z0-9_]+\+\}$/, '');
+    // Resources come from the deployment (a handful), but a direct caller's event could carry any: bounded.
+    if (resourcePrefixes.size < 64) resourcePrefixes.set(resource, prefix);
+  }
   const at = (event.path ?? '').indexOf(prefix);
   return at === -1 ? undefined : event.path.slice(at + prefix.length);
 }
@@ -35,10 +44,17 @@ function queryPairs(event: HttpEvent): [string, string][] {
   return pairs;
 }
 
+const DPOP_SCHEME = /^dpop\s/i;
+
 function toProxyRequest(event: HttpEvent, headers: HeaderPair[]): ProxyRequest {
   const rawPath = rawProxyPath(event);
   if (rawPath === undefined) throw new ProxyError('INVALID_PATH', { detail: 'path does not start with the proxy resource' });
-  const proto = headers.find(([name]) => name === 'x-forwarded-proto')?.[1];
+  let proto: string | undefined;
+  let dpop = false;
+  for (const [name, value] of headers) {
+    if (proto === undefined && name === 'x-forwarded-proto') proto = value;
+    else if (name === 'authorization' && DPOP_SCHEME.test(value)) dpop = true;
+  }
   const ip = sourceIp(event);
   return {
     method: event.httpMethod,
@@ -49,7 +65,7 @@ function toProxyRequest(event: HttpEvent, headers: HeaderPair[]): ProxyRequest {
     sourceIp: ip === 'unknown' ? undefined : ip,
     proto: proto === 'http' ? 'http' : 'https',
     // Only a DPoP proof's `htu` needs the called URL (RFC 9449 §4.3): not worked out for the other requests.
-    url: headers.some(([name, value]) => name === 'authorization' && /^dpop\s/i.test(value)) ? calledUrl(event) : undefined,
+    url: dpop ? calledUrl(event) : undefined,
   };
 }
 

@@ -47,20 +47,62 @@ export function gatewayIdentity(sourceIp: string, userAgent: string | null): Htt
 /** API Gateway's own payload limit (10 MB); above it API Gateway answers 413 before any function runs. */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 
-function matchRoute(routes: readonly LocalRoute[], method: string, path: string): { route: LocalRoute; pathParameters: Record<string, string> | null } | undefined {
-  for (const route of routes) {
+/** A route with its resource parsed once: the literal prefix and parameter name of a greedy `{name+}` resource. */
+interface CompiledRoute {
+  route: LocalRoute;
+  greedy?: { prefix: string; parameter: string };
+}
+
+function compileRoute(route: LocalRoute): CompiledRoute {
+  const greedy = /^(.*)\/\{([A-Za-z0-9_]+)\+\}$/.exec(route.resource);
+  return greedy ? { route, greedy: { prefix: `${greedy[1]}/`, parameter: greedy[2]! } } : { route };
+}
+
+function matchRoute(routes: readonly CompiledRoute[], method: string, path: string): { route: LocalRoute; pathParameters: Record<string, string> | null } | undefined {
+  for (const { route, greedy } of routes) {
     if (route.method !== 'ANY' && route.method !== method) continue;
-    const greedy = route.resource.match(/^(.*)\/\{([A-Za-z0-9_]+)\+\}$/);
     if (greedy) {
-      const prefix = `${greedy[1]}/`;
-      if (path.startsWith(prefix) && path.length > prefix.length) {
-        return { route, pathParameters: { [greedy[2]!]: path.slice(prefix.length) } };
+      if (path.startsWith(greedy.prefix) && path.length > greedy.prefix.length) {
+        return { route, pathParameters: { [greedy.parameter]: path.slice(greedy.prefix.length) } };
       }
     } else if (route.resource === path) {
       return { route, pathParameters: null };
     }
   }
   return undefined;
+}
+
+/** What the event takes from the configured public base URL, worked out once per listener. */
+interface PublicParts {
+  /** `X-Forwarded-Proto`. */
+  proto: string;
+  /** `requestContext.domainName`. */
+  host: string;
+  /** The base path before `requestContext.path` (no trailing `/`). */
+  basePath: string;
+}
+
+function publicParts(publicUrl: URL | undefined): PublicParts | undefined {
+  return publicUrl ? { proto: publicUrl.protocol.replace(/:$/, ''), host: publicUrl.host, basePath: publicUrl.pathname.replace(/\/+$/, '') } : undefined;
+}
+
+/** A request without a body (a GET): no concatenation. */
+const EMPTY = Buffer.alloc(0);
+
+const NO_PARAMETERS = { query: null, multiValue: null };
+
+/** The query as API Gateway parses it (decoded, `+` as space, repeats kept), or nulls when there is none. */
+function queryParameters(query: string): { query: Record<string, string> | null; multiValue: Record<string, string[]> | null } {
+  if (query === '') return NO_PARAMETERS;
+  const searchParams = new URLSearchParams(query);
+  if (searchParams.size === 0) return NO_PARAMETERS;
+  const single: Record<string, string> = Object.create(null);
+  const multiValue: Record<string, string[]> = Object.create(null);
+  for (const [name, value] of searchParams) {
+    single[name] = value;
+    (multiValue[name] ??= []).push(value);
+  }
+  return { query: single, multiValue };
 }
 
 /**
@@ -82,50 +124,63 @@ export function toApiGatewayEvent(
   pathParameters: Record<string, string> | null,
   publicUrl?: URL,
 ): HttpEvent {
+  return buildEvent(request, body, route, path, query, pathParameters, publicParts(publicUrl));
+}
+
+const IPV4_MAPPED = '::ffff:';
+
+function buildEvent(
+  request: IncomingMessage,
+  body: Buffer,
+  route: LocalRoute,
+  path: string,
+  query: string,
+  pathParameters: Record<string, string> | null,
+  publicUrl: PublicParts | undefined,
+): HttpEvent {
   // Names are data: `constructor` or `__proto__` is a header like any other (null-prototype maps).
   const headers: Record<string, string> = Object.create(null);
   const multiValueHeaders: Record<string, string[]> = Object.create(null);
-  const sourceIp = request.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
+  const remoteAddress = request.socket.remoteAddress;
+  const sourceIp = remoteAddress === undefined ? '127.0.0.1' : remoteAddress.startsWith(IPV4_MAPPED) ? remoteAddress.slice(IPV4_MAPPED.length) : remoteAddress;
   let forwardedFor: string | undefined;
-  for (let i = 0; i < request.rawHeaders.length; i += 2) {
-    const name = request.rawHeaders[i]!;
-    const value = request.rawHeaders[i + 1]!;
-    const lower = name.toLowerCase();
+  const raw = request.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
     // Like API Gateway: X-Forwarded-Proto/-Port are its own, and it appends the caller to X-Forwarded-For.
-    if (lower === 'x-forwarded-proto' || lower === 'x-forwarded-port') continue;
-    if (lower === 'x-forwarded-for') {
-      forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;
-      continue;
+    if (name.length >= 15 && name.length <= 17) {
+      const lower = name.toLowerCase();
+      if (lower === 'x-forwarded-proto' || lower === 'x-forwarded-port') continue;
+      if (lower === 'x-forwarded-for') {
+        forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;
+        continue;
+      }
     }
     headers[name] = value;
-    (multiValueHeaders[name] ??= []).push(value);
+    const values = multiValueHeaders[name];
+    if (values) values.push(value);
+    else multiValueHeaders[name] = [value];
   }
-  const gatewayHeaders: Record<string, string> = {
-    'X-Forwarded-For': forwardedFor ? `${forwardedFor}, ${sourceIp}` : sourceIp,
-    'X-Forwarded-Proto': publicUrl ? publicUrl.protocol.replace(/:$/, '') : 'http',
-    'X-Forwarded-Port': String(request.socket.localPort ?? ''),
-  };
-  for (const [name, value] of Object.entries(gatewayHeaders)) {
-    headers[name] = value;
-    multiValueHeaders[name] = [value];
-  }
-  const searchParams = new URLSearchParams(query);
-  const queryStringParameters: Record<string, string> = Object.create(null);
-  const multiValueQueryStringParameters: Record<string, string[]> = Object.create(null);
-  for (const [name, value] of searchParams) {
-    queryStringParameters[name] = value;
-    (multiValueQueryStringParameters[name] ??= []).push(value);
-  }
-  const hasQuery = searchParams.size > 0;
-  const requestId = randomUUID();
+  const gatewayForwardedFor = forwardedFor ? `${forwardedFor}, ${sourceIp}` : sourceIp;
+  const gatewayProto = publicUrl ? publicUrl.proto : 'http';
+  const gatewayPort = String(request.socket.localPort ?? '');
+  headers['X-Forwarded-For'] = gatewayForwardedFor;
+  multiValueHeaders['X-Forwarded-For'] = [gatewayForwardedFor];
+  headers['X-Forwarded-Proto'] = gatewayProto;
+  multiValueHeaders['X-Forwarded-Proto'] = [gatewayProto];
+  headers['X-Forwarded-Port'] = gatewayPort;
+  multiValueHeaders['X-Forwarded-Port'] = [gatewayPort];
+  const parameters = queryParameters(query);
+  const method = request.method ?? 'GET';
   return {
     resource: route.resource,
     path,
-    httpMethod: request.method ?? 'GET',
+    httpMethod: method,
     headers,
     multiValueHeaders,
-    queryStringParameters: hasQuery ? queryStringParameters : null,
-    multiValueQueryStringParameters: hasQuery ? multiValueQueryStringParameters : null,
+    queryStringParameters: parameters.query,
+    multiValueQueryStringParameters: parameters.multiValue,
     pathParameters,
     stageVariables: null,
     body: body.length > 0 ? body.toString('base64') : null,
@@ -136,12 +191,12 @@ export function toApiGatewayEvent(
       authorizer: null,
       // API Gateway's own domain, never the client's Host header: a DPoP proof's htu is checked against it (calledUrl).
       domainName: publicUrl?.host ?? request.headers.host ?? '127.0.0.1',
-      httpMethod: request.method ?? 'GET',
+      httpMethod: method,
       identity: gatewayIdentity(sourceIp, request.headers['user-agent'] ?? null),
       // As with a custom domain's base path: the public URL's path (a reverse proxy in front strips it) comes first.
-      path: `${publicUrl ? publicUrl.pathname.replace(/\/+$/, '') : ''}${path}`,
+      path: publicUrl ? `${publicUrl.basePath}${path}` : path,
       protocol: `HTTP/${request.httpVersion}`,
-      requestId,
+      requestId: randomUUID(),
       requestTimeEpoch: Date.now(),
       resourceId: 'local',
       resourcePath: route.resource,
@@ -150,22 +205,37 @@ export function toApiGatewayEvent(
   };
 }
 
+/** The Lambda context the local server hands each handler; its methods live on the prototype, not in closures per request. */
+class LocalContext implements Context {
+  readonly callbackWaitsForEmptyEventLoop = false;
+  readonly functionVersion = '$LATEST';
+  readonly invokedFunctionArn: string;
+  readonly memoryLimitInMB = '512';
+  readonly logGroupName: string;
+  readonly logStreamName = 'local';
+  private readonly deadline = Date.now() + 30_000;
+
+  constructor(
+    readonly functionName: string,
+    readonly awsRequestId: string,
+  ) {
+    this.invokedFunctionArn = `arn:aws:lambda:local:000000000000:function:${functionName}`;
+    this.logGroupName = `/aws/lambda/${functionName}`;
+  }
+
+  getRemainingTimeInMillis(): number {
+    return Math.max(0, this.deadline - Date.now());
+  }
+
+  done(): void {}
+
+  fail(): void {}
+
+  succeed(): void {}
+}
+
 function lambdaContext(name: string, requestId: string): Context {
-  const deadline = Date.now() + 30_000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
-    memoryLimitInMB: '512',
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return new LocalContext(name, requestId);
 }
 
 function send(response: ServerResponse, result: HttpResult): void {
@@ -222,14 +292,15 @@ function gatewayError(response: ServerResponse, status: number, message: string)
  * and writes its result back.
  */
 export function apiGatewayListener(routes: readonly LocalRoute[], options: { publicUrl?: string } = {}) {
-  const publicUrl = options.publicUrl ? new URL(options.publicUrl) : undefined;
+  const publicUrl = publicParts(options.publicUrl ? new URL(options.publicUrl) : undefined);
+  const compiled = routes.map(compileRoute);
   return (request: IncomingMessage, response: ServerResponse): void => {
     const rawUrl = request.url ?? '/';
     const queryIndex = rawUrl.indexOf('?');
     const path = queryIndex === -1 ? rawUrl : rawUrl.slice(0, queryIndex);
     const query = queryIndex === -1 ? '' : rawUrl.slice(queryIndex + 1);
     const method = (request.method ?? 'GET').toUpperCase();
-    const match = matchRoute(routes, method, path);
+    const match = matchRoute(compiled, method, path);
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -245,7 +316,7 @@ export function apiGatewayListener(routes: readonly LocalRoute[], options: { pub
         // API Gateway REST answers unknown resources with 403 "Missing Authentication Token"; a plain 404 is kinder locally.
         return gatewayError(response, 404, 'Not Found');
       }
-      const event = toApiGatewayEvent(request, Buffer.concat(chunks), match.route, path, query, match.pathParameters, publicUrl);
+      const event = buildEvent(request, chunks.length === 0 ? EMPTY : Buffer.concat(chunks), match.route, path, query, match.pathParameters, publicUrl);
       const { streaming } = match.route;
       if (streaming) {
         streaming(event, serverResponseSink(response), lambdaContext(match.route.name, event.requestContext.requestId)).catch(() => {

@@ -15,12 +15,14 @@ export class DimensionedMetrics {
 
   constructor(private readonly root: Metrics) {}
 
-  /** The single-metric instance for exactly these dimensions: `addMetric` on it publishes at once. */
+  /**
+   * The single-metric instance for exactly these dimensions: `addMetric` on it publishes at once.
+   * Keyed by names and values in the order given (each event type gives its dimensions in one
+   * order), without sorting: the key is worked out on every event.
+   */
   for(dimensions: Record<string, string>): Metrics {
-    const key = Object.entries(dimensions)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([name, value]) => `${name}=${value}`)
-      .join('&');
+    let key = '';
+    for (const name of Object.keys(dimensions)) key += `${name}\u0000${dimensions[name]}\u0000`;
     let instance = this.instances.get(key);
     if (!instance) {
       instance = this.root.singleMetric().setDefaultDimensions(dimensions);

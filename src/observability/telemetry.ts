@@ -22,6 +22,9 @@ const MESSAGES: Record<TollgateEvent['type'], string> = {
 /** Metric-only events: their facts are already in the request's one `proxy request` (or error) log line. */
 const METRIC_ONLY = new Set<TollgateEvent['type']>(['ProxyUpstreamLatency', 'ProxyUpstreamTimeout', 'ProxyRejected', 'RateLimited']);
 
+/** The dimensions of an event published on the root instance (not to be modified). */
+const NO_DIMENSIONS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 /** Dimensions come only from bounded sets: never a subject, sid or client id. */
 function dimensions(event: TollgateEvent): Record<string, string> {
   switch (event.type) {
@@ -46,7 +49,7 @@ function dimensions(event: TollgateEvent): Record<string, string> {
     case 'RateLimited':
       return { limit: event.limit };
     default:
-      return {};
+      return NO_DIMENSIONS;
   }
 }
 
@@ -66,15 +69,17 @@ export class PowertoolsTelemetry implements Telemetry {
   }
 
   emit(event: TollgateEvent): void {
-    const { type, ...fields } = event;
+    const type = event.type;
     const dims = dimensions(event);
-    const [unit, value] = event.type === 'ProxyUpstreamLatency' ? [MetricUnit.Milliseconds, event.ms] : [MetricUnit.Count, 1];
-    if (Object.keys(dims).length === 0) {
+    const unit = type === 'ProxyUpstreamLatency' ? MetricUnit.Milliseconds : MetricUnit.Count;
+    const value = event.type === 'ProxyUpstreamLatency' ? event.ms : 1;
+    if (dims === NO_DIMENSIONS) {
       this.metrics.addMetric(type, unit, value);
     } else {
       this.dimensioned.for(dims).addMetric(type, unit, value);
     }
     if (METRIC_ONLY.has(type)) return;
+    const { type: _type, ...fields } = event;
     if (type === 'TokenRejected' || type === 'RefreshReuseDetected' || type === 'ProxyResponseInterrupted' || (event.type === 'ProxyRequest' && event.status >= 500)) {
       this.logger.warn(MESSAGES[type], fields);
     } else this.logger.info(MESSAGES[type], fields);
