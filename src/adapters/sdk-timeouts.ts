@@ -7,7 +7,9 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
  * attempts): connect 1 s, each request 1.2 s, 2 attempts in all. One call
  * gives up after at most 2 × (1 s + 1.2 s) plus the SDK's backoff before its
  * retry (up to 50 ms, or up to 1 s after a throttling error). Secrets Manager
- * reads use the same numbers.
+ * reads use the same numbers, and so does the store adapters' lean DynamoDB
+ * transport (`DynamoJsonTransport`), whose request timeout also covers the
+ * answer's body.
  */
 export const STORE_TIMEOUTS = { connectionTimeoutMs: 1_000, requestTimeoutMs: 1_200, maxAttempts: 2 } as const;
 
