@@ -132,12 +132,12 @@ function batchGetFromWire(output: Wire): Item {
  * The document client Tollgate's store adapters are written against, with
  * their commands (`Get`, `Put`, `Update`, `Delete`, `Query`, `Scan`,
  * `BatchGet` of lib-dynamodb) sent through `DynamoJsonTransport` instead of
- * the SDK's pipeline: measured, the pipeline (endpoint rules, middleware
- * stack, user agent, schema serde, the HTTP handler) cost ≈ 3–4 × the CPU of
- * the request itself (docs/performance.md, "The DynamoDB client's CPU per
- * call"). Same answers, same errors, same credentials, region, timeouts and
- * retry budget; every other command (tables, TTL, transactions) and every call
- * with options goes through the SDK unchanged.
+ * the SDK's pipeline (endpoint rules, middleware stack, user agent, schema
+ * serde, the HTTP handler), which measured 2–3 × this path's CPU per call
+ * (docs/performance.md, "The DynamoDB client's CPU per call"). Same answers,
+ * same errors, same credentials, region, timeouts and retry budget; every
+ * other command (tables, TTL, transactions) and every call with options goes
+ * through the SDK unchanged.
  *
  * Middleware a caller adds to the stack at the `initialize` step runs around
  * the lean commands too, with the same `commandName` (`GetItemCommand`) and
@@ -218,8 +218,13 @@ export class LeanDocumentClient extends DynamoDBDocumentClient {
   }
 }
 
-/** The store's regional endpoint as the SDK's rules give it (FIPS and dual-stack settings included), resolved once. */
-async function resolveEndpoint(client: DynamoDBClient): Promise<string> {
+/**
+ * The store's endpoint for a client built without one, as the SDK would send
+ * to it: `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL` when set, else the
+ * region's endpoint by the SDK's rules (partition, FIPS and dual-stack
+ * settings included). Account-ID endpoints are not used.
+ */
+export async function resolveEndpoint(client: DynamoDBClient): Promise<string> {
   const config = client.config;
   const configured = await config.serviceConfiguredEndpoint?.();
   if (configured) return configured;

@@ -4,7 +4,7 @@ import { ConditionalCheckFailedException, DynamoDBServiceException } from '@aws-
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createDocumentClient, LeanDocumentClient, STORE_TIMEOUTS } from '../../src/adapters/dynamo-client';
+import { createDocumentClient, STORE_TIMEOUTS } from '../../src/adapters/dynamo-client';
 import { ensureTables } from '../../src/local/tables';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { startTestStore, type TestStore } from '../support/store';
@@ -75,11 +75,6 @@ describe('the lean document client against a DynamoDB-protocol store', () => {
     sdk.destroy();
     lean.destroy();
     await store.close();
-  });
-
-  it('is the lean client by default, the SDK pipeline on request', () => {
-    expect(lean).toBeInstanceOf(LeanDocumentClient);
-    expect(sdk).not.toBeInstanceOf(LeanDocumentClient);
   });
 
   it('answers every command the store adapters send exactly as the SDK pipeline does', async () => {
