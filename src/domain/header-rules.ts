@@ -85,6 +85,19 @@ export function headerNameKey(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]/g, '-');
 }
 
+/** The allow-list's keys (and `content-type`), per list: the list is config, the same array on every request. */
+const allowedByList = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+function allowedNames(allowList: readonly string[]): ReadonlySet<string> {
+  let allowed = allowedByList.get(allowList);
+  if (!allowed) {
+    allowed = new Set([...allowList.map(headerNameKey), 'content-type']);
+    // A list changed in place (never done by config, which is frozen) would go unnoticed otherwise.
+    if (Object.isFrozen(allowList)) allowedByList.set(allowList, allowed);
+  }
+  return allowed;
+}
+
 export interface ForwardOptions {
   /** `proxy.forwardHeaders`: when set, only these (and `Content-Type`) pass. */
   allowList?: readonly string[];
@@ -101,8 +114,9 @@ export interface ForwardOptions {
  * arrive lower-cased (`headerPairs`); the check folds case again anyway.
  */
 export function forwardableRequestHeaders(headers: readonly HeaderPair[], options: ForwardOptions = {}): HeaderPair[] {
-  const listed = new Set([...connectionTokens(headers)].map(headerNameKey));
-  const allowed = options.allowList ? new Set([...options.allowList.map(headerNameKey), 'content-type']) : undefined;
+  const tokens = connectionTokens(headers);
+  const listed = tokens.size === 0 ? tokens : new Set([...tokens].map(headerNameKey));
+  const allowed = options.allowList ? allowedNames(options.allowList) : undefined;
   const credential = options.credentialHeader === undefined ? undefined : headerNameKey(options.credentialHeader);
   return headers.filter(([name]) => {
     const lower = name.toLowerCase();

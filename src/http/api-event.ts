@@ -6,9 +6,14 @@ export type HttpResult = APIGatewayProxyResult;
 
 /** Case-insensitive header lookup; `undefined` when absent. */
 export function header(event: HttpEvent, name: string): string | undefined {
+  const headers = event.headers;
+  if (!headers) return undefined;
   const lower = name.toLowerCase();
-  for (const [key, value] of Object.entries(event.headers ?? {})) {
-    if (key.toLowerCase() === lower && value !== undefined) return value;
+  // Runs several times per request (CORS, the called scheme): names of another length are skipped unfolded.
+  for (const key of Object.keys(headers)) {
+    if (key.length !== lower.length || key.toLowerCase() !== lower) continue;
+    const value = headers[key];
+    if (value !== undefined) return value;
   }
   return undefined;
 }
