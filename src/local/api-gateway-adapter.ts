@@ -256,23 +256,25 @@ function send(response: ServerResponse, result: HttpResult): void {
  * for HEAD, 204 and 304.
  */
 export function serverResponseSink(response: ServerResponse): ResponseSink {
-  const writeHead = (head: ResponseHead) => {
+  const headersOf = (head: ResponseHead) => {
     const headers: Record<string, string | string[]> = Object.create(null);
     for (const [name, value] of Object.entries(head.headers)) headers[name] = value;
     for (const [name, values] of Object.entries(head.multiValueHeaders ?? {})) headers[name] = values;
     // A client gone mid-body makes writes fail; the handler learns it from 'close', so the error itself is not news.
     response.on('error', () => undefined);
-    response.writeHead(head.statusCode, headers);
+    return headers;
   };
   return {
     open(head) {
-      writeHead(head);
+      response.writeHead(head.statusCode, headersOf(head));
       response.flushHeaders();
       return response;
     },
-    // A whole answer: head and body in one write, with a Content-Length.
+    // A whole answer: head and body in one write, with a Content-Length (an explicit writeHead without one is chunked).
     send(head, body) {
-      writeHead(head);
+      const headers = headersOf(head);
+      if (mayCarryBody(response.req?.method, head.statusCode) && !hasHeader(headers, 'content-length')) headers['Content-Length'] = String(body.length);
+      response.writeHead(head.statusCode, headers);
       // Settles when sent, or when the client went away first ('finish' then never comes).
       return new Promise<void>((resolve) => {
         response.once('close', resolve);
@@ -280,6 +282,16 @@ export function serverResponseSink(response: ServerResponse): ResponseSink {
       });
     },
   };
+}
+
+/** RFC 9110 §6.4.1: no content in an answer to HEAD, nor in a 1xx, 204 or 304 (a length there would describe another answer). */
+function mayCarryBody(method: string | undefined, status: number): boolean {
+  return method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304;
+}
+
+function hasHeader(headers: Record<string, unknown>, lower: string): boolean {
+  for (const name of Object.keys(headers)) if (name.length === lower.length && name.toLowerCase() === lower) return true;
+  return false;
 }
 
 function gatewayError(response: ServerResponse, status: number, message: string): void {
