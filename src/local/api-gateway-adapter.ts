@@ -149,6 +149,7 @@ function buildEvent(
     const name = raw[i]!;
     const value = raw[i + 1]!;
     // Like API Gateway: X-Forwarded-Proto/-Port are its own, and it appends the caller to X-Forwarded-For.
+    // Those names are 15–17 characters long: every other header skips the lower-casing.
     if (name.length >= 15 && name.length <= 17) {
       const lower = name.toLowerCase();
       if (lower === 'x-forwarded-proto' || lower === 'x-forwarded-port') continue;
