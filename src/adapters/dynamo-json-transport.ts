@@ -17,6 +17,7 @@ import { Sha256 } from '@smithy/core/checksum';
 import { isServerError, isThrottlingError, isTransientError, StandardRetryStrategy } from '@smithy/core/retry';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Provider } from '@smithy/types';
+import { currentStoreCallScope, type StoreCallScope } from '../ports/store-call-scope';
 
 /** What the SDK reports of an answer (`output.$metadata`, `error.$metadata`), with the same fields. */
 export interface ResponseMetadata {
@@ -38,6 +39,9 @@ export interface DynamoJsonTransportOptions {
   /** Attempts in all, with the SDK's standard retry strategy (backoff, throttling delay, retry capacity). */
   maxAttempts: number;
 }
+
+/** The SDK's longest wait before a retry (after a throttling error). */
+const MAX_RETRY_DELAY_MS = 1_000;
 
 /** DynamoDB's JSON protocol (`X-Amz-Target: DynamoDB_20120810.<Operation>`, `application/x-amz-json-1.0`). */
 const TARGET_PREFIX = 'DynamoDB_20120810.';
@@ -65,6 +69,14 @@ type ServiceExceptionCtor = new (options: { name: string; $fault: 'client' | 'se
  * the attempt to the answer's headers only); both fail as `TimeoutError`.
  * Connection errors (`ECONNRESET`, `ECONNREFUSED`, `EPIPE`, `ETIMEDOUT`) are
  * named `TimeoutError` as the SDK names them, so the same ones are retried.
+ *
+ * **One bound per request** (`StoreCallScope`): once a call of a request has
+ * failed without an answer, the request's later calls (the look after a
+ * lost answer, an exchange's undo) share what is left of one call's bound,
+ * `maxAttempts × (connect + request) + 1 s`, counted from that call's start:
+ * their attempts are cut to it, and a call with nothing left fails at once
+ * as a `TimeoutError`. Calls before any failure, and calls outside a
+ * request, keep their own full bound.
  */
 export class DynamoJsonTransport {
   private readonly signer: SignatureV4;
@@ -84,12 +96,15 @@ export class DynamoJsonTransport {
   async call(operation: string, input: Record<string, unknown>): Promise<Record<string, unknown> & { $metadata: ResponseMetadata }> {
     const endpoint = this.endpoint ?? (await this.resolveEndpoint());
     const body = JSON.stringify(input);
+    const scope = currentStoreCallScope();
+    const started = performance.now();
     let token = await this.retryStrategy.acquireInitialRetryToken('');
     let totalRetryDelay = 0;
     for (;;) {
       const attempts = token.getRetryCount() + 1;
+      const timeouts = this.attemptTimeouts(scope);
       try {
-        const output = await this.attempt(endpoint, operation, body);
+        const output = await this.attempt(endpoint, operation, body, timeouts);
         this.retryStrategy.recordSuccess(token);
         output.$metadata.attempts = attempts;
         output.$metadata.totalRetryDelay = totalRetryDelay;
@@ -102,10 +117,42 @@ export class DynamoJsonTransport {
           totalRetryDelay += token.$retryLog?.acquisitionDelay ?? 0;
         } catch {
           failure.$metadata = { ...failure.$metadata, attempts, totalRetryDelay };
-          throw failure;
+          throw this.failed(scope, started, failure);
+        }
+        // No retry past the request's bound: the failure as it is.
+        if (scope && this.leftOf(scope) <= 0) {
+          failure.$metadata = { ...failure.$metadata, attempts, totalRetryDelay };
+          throw this.failed(scope, started, failure);
         }
       }
     }
+  }
+
+  /** The most one call may take: every attempt's connect and request bounds, and the SDK's longest backoff. */
+  private get callBoundMs(): number {
+    const { connectionTimeoutMs, requestTimeoutMs } = this.options.timeouts;
+    return this.options.maxAttempts * (connectionTimeoutMs + requestTimeoutMs) + MAX_RETRY_DELAY_MS;
+  }
+
+  /** What is left of the request's one bound once a call of it has failed without an answer (else unbounded). */
+  private leftOf(scope: StoreCallScope): number {
+    return scope.failedCallStartedAt === undefined ? Infinity : scope.failedCallStartedAt + this.callBoundMs - performance.now();
+  }
+
+  /** This attempt's bounds: the configured ones, cut to what is left of the request's bound. */
+  private attemptTimeouts(scope: StoreCallScope | undefined): { connectionTimeoutMs: number; requestTimeoutMs: number } {
+    const left = scope ? this.leftOf(scope) : Infinity;
+    if (left === Infinity) return this.options.timeouts;
+    if (left <= 0) throw timeoutError('the request spent its store time bound on an earlier call that got no answer', 'ETIMEDOUT');
+    const { connectionTimeoutMs, requestTimeoutMs } = this.options.timeouts;
+    return { connectionTimeoutMs: Math.min(connectionTimeoutMs, left), requestTimeoutMs: Math.min(requestTimeoutMs, left) };
+  }
+
+  /** Records a call that got no answer (no status, or a 5xx) as the request's first such failure; returns the error. */
+  private failed(scope: StoreCallScope | undefined, started: number, failure: Error & { $metadata?: ResponseMetadata }): Error {
+    const status = failure.$metadata?.httpStatusCode;
+    if (scope && scope.failedCallStartedAt === undefined && (status === undefined || status >= 500)) scope.failedCallStartedAt = started;
+    return failure;
   }
 
   /** Closes the pooled connections (as the SDK client's `destroy`). */
@@ -126,7 +173,7 @@ export class DynamoJsonTransport {
     return this.endpointPromise;
   }
 
-  private async attempt(endpoint: URL, operation: string, body: string): Promise<Record<string, unknown> & { $metadata: ResponseMetadata }> {
+  private async attempt(endpoint: URL, operation: string, body: string, timeouts: DynamoJsonTransportOptions['timeouts']): Promise<Record<string, unknown> & { $metadata: ResponseMetadata }> {
     const port = endpoint.port ? Number(endpoint.port) : undefined;
     const signed = await this.signer.sign({
       method: 'POST',
@@ -138,7 +185,7 @@ export class DynamoJsonTransport {
       headers: { host: endpoint.host, 'content-type': CONTENT_TYPE, 'x-amz-target': TARGET_PREFIX + operation, 'content-length': String(Buffer.byteLength(body)) },
       body,
     });
-    const answer = await this.exchange(endpoint, port, signed.headers, body);
+    const answer = await this.exchange(endpoint, port, signed.headers, body, timeouts);
     const $metadata: ResponseMetadata = {
       httpStatusCode: answer.status,
       requestId: header(answer.headers, 'x-amzn-requestid') ?? header(answer.headers, 'x-amz-request-id'),
@@ -156,9 +203,15 @@ export class DynamoJsonTransport {
     return Object.assign(output, { $metadata });
   }
 
-  private exchange(endpoint: URL, port: number | undefined, headers: Record<string, string>, body: string): Promise<{ status: number; headers: IncomingMessage['headers']; text: string }> {
+  private exchange(
+    endpoint: URL,
+    port: number | undefined,
+    headers: Record<string, string>,
+    body: string,
+    timeouts: DynamoJsonTransportOptions['timeouts'],
+  ): Promise<{ status: number; headers: IncomingMessage['headers']; text: string }> {
     const tls = endpoint.protocol === 'https:';
-    const { connectionTimeoutMs, requestTimeoutMs } = this.options.timeouts;
+    const { connectionTimeoutMs, requestTimeoutMs } = timeouts;
     return new Promise((resolve, reject) => {
       let connectTimer: NodeJS.Timeout | undefined;
       const fail = (error: Error) => {

@@ -4,6 +4,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { AuthScheme } from '../domain/errors';
+import { withStoreCallScope } from '../ports/store-call-scope';
 import { mapError, type ErrorFamily, type Refusal } from './errors';
 import type { HttpEvent, HttpResult } from './api-event';
 import { corsMiddleware, type BrowserCors } from './cors-middleware';
@@ -92,5 +93,6 @@ export function httpHandler(observability: Observability, fn: HttpFunction, erro
     .use(publishMetrics(observability.metrics));
   // Browser-facing routes: before the boundary, so its onError adds CORS to the answer the boundary has shaped.
   if (cors) chain.use(corsMiddleware(cors));
-  return chain.use(errorBoundary(observability.logger, errors)).handler(fn);
+  // One store-call scope per request: after a store call without an answer, the rest of the request's calls share one call's bound (src/ports/store-call-scope.ts).
+  return chain.use(errorBoundary(observability.logger, errors)).handler((event, context) => withStoreCallScope(() => fn(event, context)));
 }
