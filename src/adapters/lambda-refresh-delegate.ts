@@ -1,4 +1,4 @@
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type LambdaClient } from './aws-lambda';
 import { UnavailableError } from '../domain/errors';
 // API Gateway's own event and result types: this adapter hands the event on as API Gateway sent it.
 import type { APIGatewayProxyEvent as HttpEvent, APIGatewayProxyResult as HttpResult } from 'aws-lambda';

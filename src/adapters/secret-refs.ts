@@ -1,4 +1,4 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, type SecretsManagerClient } from './aws-secrets-manager';
 import { SECRET_REF } from '../config/config-rules';
 import type { Clock } from '../domain/clock';
 import { UnavailableError } from '../domain/errors';

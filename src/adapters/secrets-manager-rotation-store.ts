@@ -4,7 +4,7 @@ import {
   PutSecretValueCommand,
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+} from './aws-secrets-manager';
 import type { RotationSecretStore, SecretVersions, VersionStage } from '../ports/rotation-secret-store';
 
 /** `RotationSecretStore` over the Secrets Manager API (DescribeSecret, GetSecretValue, PutSecretValue, UpdateSecretVersionStage). */

@@ -1,8 +1,8 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { TollgateConfig } from '../config/config';
 import { EnvNames } from '../contract/env-names';
 import { systemClock } from '../domain/clock';
 import { rotationPolicyFor } from '../domain/key-set-rotation';
+import { SecretsManagerClient } from '../adapters/aws-secrets-manager';
 import { generateSigningJwk } from '../adapters/jwk-set';
 import { sdkCredentials } from '../adapters/sdk-credentials';
 import { SecretsManagerRotationStore } from '../adapters/secrets-manager-rotation-store';
@@ -10,9 +10,9 @@ import { SigningKeyRotation } from '../services/signing-key-rotation';
 import type { Runtime } from './runtime';
 
 /**
- * The signing key secret's rotation function: Secrets Manager (the SDK's own
- * timeouts: rotation is not on a request's path), new keys of the configured
- * `signing.alg`, and the access token lifetime that decides how long a
+ * The signing key secret's rotation function: Secrets Manager (3 attempts,
+ * as the SDK's default, and `UNHURRIED_TIMEOUTS`: rotation is not on a
+ * request's path), new keys of the configured `signing.alg`, and the access token lifetime that decides how long a
  * retired key stays published.
  */
 export function composeKeyRotation(config: TollgateConfig, runtime: Runtime): SigningKeyRotation {

@@ -1,6 +1,5 @@
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { EnvNames } from '../contract/env-names';
+import { LambdaClient } from '../adapters/aws-lambda';
 import { lambdaRefreshDelegate } from '../adapters/lambda-refresh-delegate';
 import { REFRESH_INVOKE_TIMEOUT_MS } from '../contract/refresh-function';
 import { sdkCredentials } from '../adapters/sdk-credentials';
@@ -20,8 +19,8 @@ export function createRefreshDelegate(env: Env, functionName: string): (event: H
     region: env.AWS_REGION,
     credentials: sdkCredentials(env, endpoint),
     maxAttempts: 1,
-    // throwOnRequestTimeout: without it the SDK only logs when the request timeout passes, and keeps waiting.
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: REFRESH_INVOKE_TIMEOUT_MS, throwOnRequestTimeout: true }),
+    // The request timeout runs to the answer's last byte: the refresh function's whole answer, not its headers only.
+    timeouts: { connectionTimeoutMs: 1_000, requestTimeoutMs: REFRESH_INVOKE_TIMEOUT_MS },
   });
   return lambdaRefreshDelegate(lambda, functionName);
 }

@@ -1,16 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TollgateConfig } from '../config/config';
 import { ConfigError } from '../config/config-error';
 import { EnvNames, type EnvName } from '../contract/env-names';
 import { systemClock, type Clock } from '../domain/clock';
+import { GetSecretValueCommand, SecretsManagerClient } from '../adapters/aws-secrets-manager';
 import { CachedSigningKeySource } from '../adapters/cached-signing-key-source';
 import { sdkCredentials } from '../adapters/sdk-credentials';
 import { SecretRefs } from '../adapters/secret-refs';
-import { boundedRequestHandler, STORE_TIMEOUTS } from '../adapters/sdk-timeouts';
+import { STORE_TIMEOUTS } from '../adapters/sdk-timeouts';
 import type { Observability } from '../http/middleware';
 import { PowertoolsTelemetry } from '../observability/telemetry';
 
@@ -80,7 +80,7 @@ export function createSecretsManagerClient(env: Env): SecretsManagerClient {
     region: env.AWS_REGION,
     credentials: sdkCredentials(env, endpoint),
     maxAttempts: STORE_TIMEOUTS.maxAttempts,
-    requestHandler: boundedRequestHandler(),
+    timeouts: STORE_TIMEOUTS,
   });
 }
 

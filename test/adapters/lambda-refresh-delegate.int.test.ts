@@ -1,4 +1,4 @@
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { LambdaClient } from '../../src/adapters/aws-lambda';
 import { lambdaRefreshDelegate } from '../../src/adapters/lambda-refresh-delegate';
 import { UnavailableError } from '../../src/domain/errors';
 import type { HttpEvent } from '../../src/http/api-event';

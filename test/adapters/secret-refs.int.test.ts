@@ -1,4 +1,4 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '../../src/adapters/aws-secrets-manager';
 import { parseSecretRef, SecretRefs } from '../../src/adapters/secret-refs';
 import { UnavailableError } from '../../src/domain/errors';
 import { TestClock } from '../support/clock';

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '../../src/adapters/aws-secrets-manager';
 import { generateSigningJwk } from '../../src/adapters/jwk-set';
 import { SecretsManagerRotationStore } from '../../src/adapters/secrets-manager-rotation-store';
 import { systemClock } from '../../src/domain/clock';

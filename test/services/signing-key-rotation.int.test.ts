@@ -1,4 +1,4 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '../../src/adapters/aws-secrets-manager';
 import { decodeProtectedHeader } from 'jose';
 import { CachedSigningKeySource } from '../../src/adapters/cached-signing-key-source';
 import { generateSigningJwk } from '../../src/adapters/jwk-set';
