@@ -19,8 +19,12 @@ const UNAVAILABLE = { error: 'temporarily_unavailable', error_description: 'the 
  * The most a request may take to give up on a broken store: every attempt the
  * SDK makes may wait for the connection and then the request timeout, plus
  * the SDK's backoff before its retry (at most 1 s, for throttling errors) and
- * room for a busy test machine. Not a speed assertion: an upper bound that a
- * store timeout left at the SDK's defaults (no request timeout at all) breaks.
+ * room for a busy test machine. One bound per request, not per call: an
+ * exchange meeting a hanging store makes three calls in a row (the write, the
+ * look after its lost answer, the undo; 3 × 2.4 s), which share it. Not a
+ * speed assertion: an upper bound that a store timeout left at the SDK's
+ * defaults (no request timeout at all), or a request's calls each given a
+ * bound of their own, breaks.
  */
 const STORE_FAILURE_BOUND_MS = STORE_TIMEOUTS.maxAttempts * (STORE_TIMEOUTS.connectionTimeoutMs + STORE_TIMEOUTS.requestTimeoutMs) + 1_000 + 1_500;
 
