@@ -56,6 +56,24 @@ describe('one store bound per request', () => {
     expect(ms).toBeLessThan(ONE_CALL_BOUND_MS + SLACK_MS);
   });
 
+  it('fails a call at once, sending nothing, when the request has spent its bound', async () => {
+    await faults.setMode('hang');
+
+    const { sent, name, ms } = await withStoreCallScope(async () => {
+      await threeCalls();
+      // Past the bound for sure (a timer may fire a fraction of a millisecond before performance.now() says it is due).
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const before = faults.calls.length;
+      const started = performance.now();
+      const failure = await get('fourth').catch(nameOf);
+      return { sent: faults.calls.length - before, name: failure, ms: performance.now() - started };
+    });
+
+    expect(name).toBe('TimeoutError');
+    expect(sent).toBe(0);
+    expect(ms).toBeLessThan(100);
+  });
+
   it('lets each call outside a request keep its own bound', async () => {
     await faults.setMode('hang');
 
