@@ -8,6 +8,8 @@ export interface AwsEndpointOptions {
   region: string;
   /** The service's own dual-stack DNS suffix in a partition (by its name), where its rules name one; else the partition's. */
   dualStackSuffix?: (partition: string, fips: boolean) => string | undefined;
+  /** The service's own endpoint where its rules depart from the pattern (DynamoDB's `local` region); undefined elsewhere. */
+  special?: (settings: { region: string; partition: string; fips: boolean; dualStack: boolean }) => string | undefined;
   /** Where `AWS_ENDPOINT_URL*`, `AWS_USE_FIPS_ENDPOINT`, `AWS_USE_DUALSTACK_ENDPOINT` are read. @default process.env */
   env?: Record<string, string | undefined>;
 }
@@ -32,6 +34,8 @@ export function awsServiceEndpoint(options: AwsEndpointOptions): string {
   const fips = isTrue(env.AWS_USE_FIPS_ENDPOINT);
   const dualStack = isTrue(env.AWS_USE_DUALSTACK_ENDPOINT);
   const info = partition(options.region);
+  const special = options.special?.({ region: options.region, partition: info.name, fips, dualStack });
+  if (special) return special;
   if (fips && !info.supportsFIPS) throw new Error('FIPS is enabled but this partition does not support FIPS');
   if (dualStack && !info.supportsDualStack) throw new Error('DualStack is enabled but this partition does not support DualStack');
   const suffix = dualStack ? (options.dualStackSuffix?.(info.name, fips) ?? info.dualStackDnsSuffix) : info.dnsSuffix;

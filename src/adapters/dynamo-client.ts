@@ -1,8 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { marshall, unmarshall, type marshallOptions } from '@aws-sdk/util-dynamodb';
+import type { marshallOptions } from '@aws-sdk/util-dynamodb';
 import { constructStack } from '@smithy/core/client';
 import type { AbsoluteLocation, AwsCredentialIdentityProvider, Handler, HandlerExecutionContext, InitializeHandlerOptions, InitializeMiddleware } from '@smithy/types';
+import { LEAN_OPERATIONS, LEGACY_PARAMETERS, sendLean, type LeanOperation } from './aws-dynamo-client';
+import { operationOf, type LeanOperationName } from './dynamo-commands';
 import { DynamoJsonTransport } from './dynamo-json-transport';
 import { sdkCredentials } from './sdk-credentials';
 import { boundedRequestHandler, STORE_TIMEOUTS } from './sdk-timeouts';
@@ -24,7 +26,13 @@ export interface DynamoClientOptions {
   transport?: 'lean' | 'sdk';
 }
 
-/** Builds the document client once, at module scope of the composition root. */
+/**
+ * Builds the SDK-based document client of local mode, the CLI, the tests and
+ * the bench: the store adapters' commands (./dynamo-commands, or
+ * lib-dynamodb's) on the lean path, everything else through the SDK. The
+ * Lambda functions build `createStoreClient` (./aws-dynamo-client) instead,
+ * which has no SDK client in its bundle.
+ */
 export function createDocumentClient(options: DynamoClientOptions = {}): DynamoDBDocumentClient {
   const local = Boolean(options.endpoint);
   const client = new DynamoDBClient({
@@ -34,98 +42,58 @@ export function createDocumentClient(options: DynamoClientOptions = {}): DynamoD
     maxAttempts: STORE_TIMEOUTS.maxAttempts,
     requestHandler: boundedRequestHandler(),
   });
-  if (options.transport === 'sdk') return DynamoDBDocumentClient.from(client, { marshallOptions: { ...MARSHALL_OPTIONS } });
+  if (options.transport === 'sdk') return sdkDocumentClient(client);
   return new LeanDocumentClient(client, options.endpoint);
 }
 
 const MARSHALL_OPTIONS: Readonly<marshallOptions> = Object.freeze({ removeUndefinedValues: true });
 
 type Item = Record<string, unknown>;
-type Wire = Record<string, unknown>;
 
-/** How one document command travels: its DynamoDB operation, its input to wire form, its output from wire form. */
-interface LeanOperation {
-  operation: string;
-  toWire(input: Item): Wire;
-  fromWire(output: Wire): Item;
+/** lib-dynamodb's command classes and ./dynamo-commands' by operation: both travel the lean path; ours go to the SDK as lib-dynamodb's. */
+const SDK_COMMANDS = new Map<LeanOperationName, new (input: never) => object>([
+  ['GetItem', GetCommand],
+  ['PutItem', PutCommand],
+  ['UpdateItem', UpdateCommand],
+  ['DeleteItem', DeleteCommand],
+  ['Query', QueryCommand],
+  ['Scan', ScanCommand],
+  ['BatchGetItem', BatchGetCommand],
+]);
+const SDK_OPERATIONS = new Map<Function, LeanOperationName>([...SDK_COMMANDS].map(([name, Ctor]) => [Ctor, name]));
+
+/** The lean operation of a command of either kind. */
+function leanOperationOf(command: unknown): LeanOperation | undefined {
+  const name = operationOf(command) ?? SDK_OPERATIONS.get((command as { constructor?: Function } | undefined)?.constructor as Function);
+  return name === undefined ? undefined : LEAN_OPERATIONS.get(name);
 }
 
-const toWire = (value: unknown): Wire | undefined => (value === undefined ? undefined : marshall(value as Item, MARSHALL_OPTIONS));
-const fromWire = (value: unknown): Item | undefined => (value === undefined ? undefined : unmarshall(value as never));
-const listFromWire = (value: unknown): Item[] | undefined => (value as Wire[] | undefined)?.map((item) => unmarshall(item as never));
-
-/** Sets `name` on a copy of `object` when `value` is defined (lib-dynamodb leaves undefined members out). */
-function withMember(object: Item, name: string, value: unknown): Item {
-  if (value !== undefined) object[name] = value;
-  return object;
-}
-
-function keyed(input: Item, ...names: string[]): Wire {
-  const wire: Wire = { ...input };
-  for (const name of names) {
-    delete wire[name];
-    withMember(wire, name, toWire(input[name]));
-  }
-  return wire;
-}
-
-function mapped(output: Wire, ...names: string[]): Item {
-  const item: Item = { ...output };
-  for (const name of names) {
-    delete item[name];
-    withMember(item, name, fromWire(output[name]));
-  }
-  return item;
-}
-
-function listed(output: Wire, keyName: string): Item {
-  const item = mapped(output, keyName);
-  delete item.Items;
-  return withMember(item, 'Items', listFromWire(output.Items));
+/** A ./dynamo-commands command as lib-dynamodb's, for the SDK's pipeline; any other command as it is. */
+function asSdkCommand(command: { input: object }): unknown {
+  const name = operationOf(command);
+  return name === undefined ? command : new (SDK_COMMANDS.get(name) as new (input: object) => object)(command.input);
 }
 
 /**
- * The commands the store adapters send, as lib-dynamodb marshals them (the
- * same `marshall`/`unmarshall` of `@aws-sdk/util-dynamodb`, the same
- * `removeUndefinedValues`). Legacy parameters (`Expected`, `AttributeUpdates`,
- * `KeyConditions`, `QueryFilter`, `ScanFilter`) and item collection metrics go
- * through the SDK instead.
+ * lib-dynamodb's document client over `client` (`removeUndefinedValues`, as
+ * the store adapters expect), every command through the SDK's pipeline,
+ * ./dynamo-commands' as lib-dynamodb's: the admin CLI's, and the bench's
+ * `transport: 'sdk'`.
  */
-const LEAN_OPERATIONS = new Map<Function, LeanOperation>([
-  [GetCommand, { operation: 'GetItem', toWire: (input) => keyed(input, 'Key'), fromWire: (output) => mapped(output, 'Item') }],
-  [PutCommand, { operation: 'PutItem', toWire: (input) => keyed(input, 'Item', 'ExpressionAttributeValues'), fromWire: (output) => mapped(output, 'Attributes') }],
-  [UpdateCommand, { operation: 'UpdateItem', toWire: (input) => keyed(input, 'Key', 'ExpressionAttributeValues'), fromWire: (output) => mapped(output, 'Attributes') }],
-  [DeleteCommand, { operation: 'DeleteItem', toWire: (input) => keyed(input, 'Key', 'ExpressionAttributeValues'), fromWire: (output) => mapped(output, 'Attributes') }],
-  [QueryCommand, { operation: 'Query', toWire: (input) => keyed(input, 'ExclusiveStartKey', 'ExpressionAttributeValues'), fromWire: (output) => listed(output, 'LastEvaluatedKey') }],
-  [ScanCommand, { operation: 'Scan', toWire: (input) => keyed(input, 'ExclusiveStartKey', 'ExpressionAttributeValues'), fromWire: (output) => listed(output, 'LastEvaluatedKey') }],
-  [BatchGetCommand, { operation: 'BatchGetItem', toWire: batchGetToWire, fromWire: batchGetFromWire }],
-]);
-
-const LEGACY_PARAMETERS = ['Expected', 'AttributeUpdates', 'KeyConditions', 'QueryFilter', 'ScanFilter', 'ReturnItemCollectionMetrics'];
-
-function batchGetToWire(input: Item): Wire {
-  const requests = (input.RequestItems ?? {}) as Record<string, Item>;
-  const wire: Record<string, Wire> = {};
-  for (const [table, request] of Object.entries(requests)) {
-    wire[table] = withMember({ ...request }, 'Keys', (request.Keys as Item[] | undefined)?.map((key) => toWire(key)));
-  }
-  return { ...input, RequestItems: wire };
+export function sdkDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return new SdkDocumentClient(client);
 }
 
-function batchGetFromWire(output: Wire): Item {
-  const item: Item = { ...output };
-  if (output.Responses) {
-    item.Responses = Object.fromEntries(Object.entries(output.Responses as Record<string, Wire[]>).map(([table, items]) => [table, listFromWire(items)]));
+/** An SDK document client that also sends ./dynamo-commands' commands (as lib-dynamodb's). */
+class SdkDocumentClient extends DynamoDBDocumentClient {
+  constructor(client: DynamoDBClient) {
+    // lib-dynamodb writes into the options it is given (`convertTopLevelContainer`): a copy, so ours stay as they are.
+    super(client, { marshallOptions: { ...MARSHALL_OPTIONS } });
   }
-  if (output.UnprocessedKeys) {
-    item.UnprocessedKeys = Object.fromEntries(
-      Object.entries(output.UnprocessedKeys as Record<string, Item>).map(([table, request]) => [
-        table,
-        withMember({ ...request }, 'Keys', listFromWire(request.Keys)),
-      ]),
-    );
+
+  override send(command: any, ...rest: any[]): any {
+    return (super.send as (...args: unknown[]) => unknown)(asSdkCommand(command), ...rest);
   }
-  return item;
 }
 
 /**
@@ -165,8 +133,8 @@ export class LeanDocumentClient extends DynamoDBDocumentClient {
 
   // One signature for lib-dynamodb's overloads: the lean path takes the command alone; options and callbacks go to the SDK.
   override send(command: any, ...rest: any[]): any {
-    const lean = rest.length === 0 ? LEAN_OPERATIONS.get(command?.constructor) : undefined;
-    if (!lean || LEGACY_PARAMETERS.some((name) => command.input?.[name] !== undefined)) return (super.send as (...args: unknown[]) => unknown)(command, ...rest);
+    const lean = rest.length === 0 ? leanOperationOf(command) : undefined;
+    if (!lean || LEGACY_PARAMETERS.some((name) => command.input?.[name] !== undefined)) return (super.send as (...args: unknown[]) => unknown)(asSdkCommand(command), ...rest);
     if (this.added.size === 0) return this.sendLean(lean, command.input);
     return this.chainFor(lean)({ input: command.input }).then((result) => (result as { output: unknown }).output);
   }
@@ -176,9 +144,8 @@ export class LeanDocumentClient extends DynamoDBDocumentClient {
     super.destroy();
   }
 
-  private async sendLean(lean: LeanOperation, input: Item): Promise<Item> {
-    const { $metadata, ...output } = await this.transport.call(lean.operation, lean.toWire(input));
-    return Object.assign(lean.fromWire(output), { $metadata });
+  private sendLean(lean: LeanOperation, input: Item): Promise<Item> {
+    return sendLean(this.transport, lean, input);
   }
 
   /** The callers' middleware around the lean path, built once per operation (and again after the stack changes). */

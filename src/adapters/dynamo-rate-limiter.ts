@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from './dynamo-commands';
 import type { Clock } from '../domain/clock';
 import type { RateLimitDecision, RateLimiter } from '../ports/rate-limiter';
 import { isConditionFailure, toStoreError } from './dynamo-errors';

@@ -1,4 +1,4 @@
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from './dynamo-commands';
 import { newWriteId } from '../domain/refresh-token';
 import type { ReplayGuard } from '../ports/replay-guard';
 import { isConditionFailure, toStoreError } from './dynamo-errors';

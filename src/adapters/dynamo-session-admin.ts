@@ -1,4 +1,4 @@
-import { BatchGetCommand, GetCommand, type BatchGetCommandOutput, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, type BatchGetCommandOutput, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from './dynamo-commands';
 import { MissingIndexError, type AdminRevocation, type AdminSession, type SessionQueryPlan } from '../domain/session-filter';
 import type { SessionDirectory, SessionPage } from '../ports/session-directory';
 import { isConditionFailure, toStoreError } from './dynamo-errors';

@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from './dynamo-commands';
 import type { SessionKind } from '../config/config';
 import { newWriteId } from '../domain/refresh-token';
 import { USED_HASHES_KEPT, type Session, type SessionEndReason } from '../domain/session';

@@ -1,7 +1,7 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EnvNames } from '../contract/env-names';
 import { epochSeconds, systemClock } from '../domain/clock';
-import { createDocumentClient } from '../adapters/dynamo-client';
+import { createStoreClient } from '../adapters/aws-dynamo-client';
+import type { DynamoDBDocumentClient } from '../adapters/dynamo-commands';
 import { DynamoRateLimiter, type LeaseSettings } from '../adapters/dynamo-rate-limiter';
 import { DynamoReplayGuard } from '../adapters/dynamo-replay-guard';
 import { DynamoSessionStore } from '../adapters/dynamo-session-store';
@@ -22,7 +22,7 @@ export function storeFor(runtime: Runtime): StoreAdapters {
   const { env } = runtime;
   const clock = runtime.clock ?? systemClock;
   const nowSeconds = () => epochSeconds(clock);
-  const client = runtime.documentClient ?? createDocumentClient({ endpoint: env[EnvNames.dynamodbEndpoint], region: env.AWS_REGION, env });
+  const client = runtime.documentClient ?? createStoreClient({ endpoint: env[EnvNames.dynamodbEndpoint], region: env.AWS_REGION, env });
   return {
     client,
     sessions: () => new DynamoSessionStore(client, setting(runtime, EnvNames.sessionsTable), nowSeconds),

@@ -1,5 +1,7 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { dynamoEndpoint } from '../../src/adapters/aws-dynamo-client';
 import { awsServiceEndpoint } from '../../src/adapters/aws-endpoint';
 import { secretsManagerDualStackSuffix } from '../../src/adapters/aws-secrets-manager';
 
@@ -12,9 +14,10 @@ const SETTINGS = [
   { fips: true, dualStack: true },
 ];
 
-function sdkEndpoint(client: SecretsManagerClient | LambdaClient, region: string, fips: boolean, dualStack: boolean): string {
+function sdkEndpoint(client: SecretsManagerClient | LambdaClient | DynamoDBClient, region: string, fips: boolean, dualStack: boolean): string {
   try {
-    return client.config.endpointProvider({ Region: region, UseFIPS: fips, UseDualStack: dualStack }).url.href;
+    // Tollgate's store client does not use account-ID endpoints.
+    return client.config.endpointProvider({ Region: region, UseFIPS: fips, UseDualStack: dualStack, AccountIdEndpointMode: 'disabled' } as never).url.href;
   } catch {
     return 'refused';
   }
@@ -37,6 +40,21 @@ describe('awsServiceEndpoint', () => {
     for (const { fips, dualStack } of SETTINGS) {
       expect(ours('secretsmanager', 'SECRETS_MANAGER', region, fips, dualStack)).toBe(sdkEndpoint(secrets, region, fips, dualStack));
       expect(ours('lambda', 'LAMBDA', region, fips, dualStack)).toBe(sdkEndpoint(lambda, region, fips, dualStack));
+    }
+  });
+
+  it.each([...REGIONS, 'local'])('resolves DynamoDB in %s as the SDK client does (account-ID endpoints off)', (region) => {
+    const dynamo = new DynamoDBClient({ region });
+
+    for (const { fips, dualStack } of SETTINGS) {
+      const env = { AWS_USE_FIPS_ENDPOINT: String(fips), AWS_USE_DUALSTACK_ENDPOINT: String(dualStack) };
+      let ours: string;
+      try {
+        ours = new URL(dynamoEndpoint(region, env)).href;
+      } catch {
+        ours = 'refused';
+      }
+      expect(ours).toBe(sdkEndpoint(dynamo, region, fips, dualStack));
     }
   });
 

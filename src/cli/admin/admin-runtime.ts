@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { sdkDocumentClient } from '../../adapters/dynamo-client';
 import { DynamoSessionDirectory } from '../../adapters/dynamo-session-admin';
 import { DynamoSessionStore } from '../../adapters/dynamo-session-store';
 import { sdkCredentials } from '../../adapters/sdk-credentials';
@@ -69,7 +69,8 @@ export function sessionsRuntime(target: AdminTarget, clock: Clock, env: Readonly
     maxAttempts: 3,
     requestHandler: boundedRequestHandler(CLI_STORE_TIMEOUTS),
   });
-  const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  // The store adapters' commands (./dynamo-commands) through the SDK's pipeline, as before.
+  const db = sdkDocumentClient(client);
   const nowSeconds = () => Math.floor(clock.now() / 1000);
   const counter = new RevocationCounter();
   const service = new SessionAdminService({
