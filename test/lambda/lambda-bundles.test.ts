@@ -52,6 +52,16 @@ describe('Lambda bundles', () => {
     expect([...packagesOf('authorizer')].filter((pkg) => pkg.startsWith('@aws-sdk/') || pkg.startsWith('@smithy/'))).toEqual([]);
   });
 
+  // Issue 15: ≤ 300 KB minified. The AWS calls go through src/adapters/aws-json-client.ts; an SDK client
+  // (lib-dynamodb's commands, Secrets Manager, Lambda) imported on a function's path would put ~170 KB back.
+  it.each(FUNCTION_ASSETS)('%s: at most 300 KB, and no AWS SDK client in it', (name) => {
+    const bytes = Object.values(metafiles.get(name)!.outputs).reduce((sum, output) => sum + output.bytes, 0);
+    const packages = packagesOf(name);
+
+    expect(bytes).toBeLessThanOrEqual(300 * 1024);
+    expect(['@aws-sdk/lib-dynamodb', '@aws-sdk/client-secrets-manager', '@aws-sdk/client-lambda'].filter((pkg) => packages.has(pkg))).toEqual([]);
+  });
+
   const BASE_ENV = { PATH: '/usr/bin:/bin', AWS_REGION: 'eu-west-1', AWS_LAMBDA_FUNCTION_NAME: 'tollgate-test', POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'SILENT' };
   const deployed = deployConfigFromText(JSON.stringify(FULL_CONFIG), 'tollgate.config.json');
   const verifyEnv = {
