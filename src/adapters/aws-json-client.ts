@@ -43,6 +43,18 @@ export interface AwsJsonClientOptions {
   /** The SDK's exception classes by error code; any other code gets `baseException` (@default ServiceException) with that name, as in the SDK. */
   exceptions?: ReadonlyMap<string, ServiceExceptionCtor>;
   baseException?: ServiceExceptionCtor;
+  /** A budget shared beyond one call (DynamoDB's one bound per request), asked for at each call's start; none by default. */
+  budget?: () => CallBudget | undefined;
+}
+
+/** What a call may still spend when calls share a bound: consulted before each attempt and each retry, told of the final failure. */
+export interface CallBudget {
+  /** This attempt's bounds, cut from the configured ones; throws (a `TimeoutError`) when nothing is left. */
+  attemptTimeouts(configured: { connectionTimeoutMs: number; requestTimeoutMs: number }): { connectionTimeoutMs: number; requestTimeoutMs: number };
+  /** Whether a retry still fits. */
+  mayRetry(): boolean;
+  /** The call's final failure (after its `$metadata` is set); returns the error to throw. */
+  failed(failure: Error & { $metadata?: ResponseMetadata }): Error;
 }
 
 /**
@@ -122,12 +134,14 @@ export class AwsJsonClient {
   /** Sends one signed POST, retried by the SDK's standard strategy; an answer of status 300 or more is thrown as the service's error. */
   async request(request: AwsRequest): Promise<AwsAnswer> {
     const endpoint = this.endpoint ?? (await this.resolveEndpoint());
+    const budget = this.options.budget?.();
     let token = await this.retryStrategy.acquireInitialRetryToken('');
     let totalRetryDelay = 0;
     for (;;) {
       const attempts = token.getRetryCount() + 1;
+      const timeouts = budget ? budget.attemptTimeouts(this.options.timeouts) : this.options.timeouts;
       try {
-        const answer = await this.attempt(endpoint, request);
+        const answer = await this.attempt(endpoint, request, timeouts);
         this.retryStrategy.recordSuccess(token);
         answer.$metadata.attempts = attempts;
         answer.$metadata.totalRetryDelay = totalRetryDelay;
@@ -140,7 +154,12 @@ export class AwsJsonClient {
           totalRetryDelay += token.$retryLog?.acquisitionDelay ?? 0;
         } catch {
           failure.$metadata = { ...failure.$metadata, attempts, totalRetryDelay };
-          throw failure;
+          throw budget ? budget.failed(failure) : failure;
+        }
+        // No retry past the shared bound: the failure as it is.
+        if (budget && !budget.mayRetry()) {
+          failure.$metadata = { ...failure.$metadata, attempts, totalRetryDelay };
+          throw budget.failed(failure);
         }
       }
     }
@@ -164,7 +183,7 @@ export class AwsJsonClient {
     return this.endpointPromise;
   }
 
-  private async attempt(endpoint: URL, request: AwsRequest): Promise<AwsAnswer> {
+  private async attempt(endpoint: URL, request: AwsRequest, timeouts: AwsJsonClientOptions['timeouts']): Promise<AwsAnswer> {
     const port = endpoint.port ? Number(endpoint.port) : undefined;
     const path = request.path ? endpoint.pathname.replace(/\/+$/, '') + request.path : endpoint.pathname;
     const signed = await this.signer.sign({
@@ -177,7 +196,7 @@ export class AwsJsonClient {
       headers: { ...request.headers, host: endpoint.host, 'content-length': String(Buffer.byteLength(request.body)) },
       body: request.body,
     });
-    const answer = await this.exchange(endpoint, port, path, signed.headers, request.body);
+    const answer = await this.exchange(endpoint, port, path, signed.headers, request.body, timeouts);
     const $metadata: ResponseMetadata = {
       httpStatusCode: answer.status,
       requestId: header(answer.headers, 'x-amzn-requestid') ?? header(answer.headers, 'x-amz-request-id'),
@@ -188,9 +207,16 @@ export class AwsJsonClient {
     return { ...answer, $metadata };
   }
 
-  private exchange(endpoint: URL, port: number | undefined, path: string, headers: Record<string, string>, body: string | Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+  private exchange(
+    endpoint: URL,
+    port: number | undefined,
+    path: string,
+    headers: Record<string, string>,
+    body: string | Buffer,
+    timeouts: AwsJsonClientOptions['timeouts'],
+  ): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
     const tls = endpoint.protocol === 'https:';
-    const { connectionTimeoutMs, requestTimeoutMs } = this.options.timeouts;
+    const { connectionTimeoutMs, requestTimeoutMs } = timeouts;
     const peer = this.options.peer;
     return new Promise((resolve, reject) => {
       let connectTimer: NodeJS.Timeout | undefined;
@@ -263,7 +289,8 @@ function retryErrorType(error: Error): 'THROTTLING' | 'TRANSIENT' | 'SERVER_ERRO
   return 'CLIENT_ERROR';
 }
 
-function timeoutError(message: string, code?: string): Error {
+/** A failure the SDK's retry strategy and our callers count as a timeout. */
+export function timeoutError(message: string, code?: string): Error {
   return Object.assign(new Error(message), { name: 'TimeoutError', ...(code ? { code } : {}) });
 }
 
