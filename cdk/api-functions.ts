@@ -121,8 +121,9 @@ export class ApiFunctions extends Construct {
 
     if (props.config.proxy) {
       const proxy = make('proxy', 'proxy', 'Tollgate: bearer-validated proxy to the upstream API', {
-        // The upstream's own time limit, then room to answer 504 before API Gateway's 29 s.
-        timeout: Duration.seconds(Math.min(29, Math.ceil(props.config.proxy.timeoutMs / 1000) + 3)),
+        // A streamed answer may run as long as API Gateway streams one (15 minutes); the upstream's headers must come within
+        // proxy.timeoutMs and its body may not go quiet for longer than proxy.responseIdleTimeoutMs (docs/proxy.md).
+        timeout: Duration.minutes(15),
         memorySize: 1024,
       });
       allow(proxy, sessions, 'GetItem');
