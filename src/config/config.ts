@@ -1,6 +1,11 @@
 // A namespace import lets esbuild drop what the schema never uses: `import { z }`
 // pulls every zod locale into each Lambda bundle (about 380 KB of 960 KB, see docs/performance.md).
 import * as z from 'zod';
+// The domain owns the shapes the running code works with; the schema produces them (checked below).
+import { SESSION_KINDS, type SessionKind, type SessionPolicy } from '../domain/session';
+import type { TrustEntry, TrustRule } from '../domain/trust';
+import { HTTP_METHODS, type ProxyRoute } from '../domain/route-rules';
+import { parseOriginPattern } from '../domain/origin-pattern';
 // Shared with the running code, which must not load the schema library (deployed functions, see `config-rules.ts`).
 import { isSafeUrl, SCOPE_TOKEN, SECRET_REF, SIGNING_ALGORITHMS } from './config-rules';
 import { ConfigError, formatPath } from './config-error';
@@ -8,11 +13,6 @@ import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_RESPONSE_IDLE_TIMEOUT_MS, MAX_RESPO
 
 export { isSafeUrl, SCOPE_TOKEN, SECRET_REF, SIGNING_ALGORITHMS, type SigningAlg } from './config-rules';
 export { ConfigError, formatPath } from './config-error';
-// The domain owns the shapes the running code works with; the schema produces them (checked below).
-import { SESSION_KINDS, type SessionKind, type SessionPolicy } from '../domain/session';
-import type { TrustEntry, TrustRule } from '../domain/trust';
-import { HTTP_METHODS, type ProxyRoute } from '../domain/route-rules';
-import { parseOriginPattern } from '../domain/origin-pattern';
 
 /**
  * Tollgate's configuration: one JSON document, validated once at cold start.
