@@ -6,7 +6,8 @@ import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { createDocumentClient, STORE_TIMEOUTS } from '../../src/adapters/dynamo-client';
 import { ensureTables } from '../../src/local/tables';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
+import type { FaultProxy } from '../support/fault-proxy';
+import { startFaultyStore, type FaultyStore } from '../support/faulty-store';
 import { startTestStore, type TestStore } from '../support/store';
 
 /** Every attempt may take the request timeout; the backoff before the one retry is under 50 ms; the rest is a busy machine's slack. */
@@ -155,25 +156,17 @@ describe('the lean document client against a DynamoDB-protocol store', () => {
 });
 
 describe('the lean document client when the store fails', () => {
+  let faulty: FaultyStore;
   let store: TestStore;
   let faults: FaultProxy;
   let client: DynamoDBDocumentClient;
 
   beforeAll(async () => {
-    store = await startTestStore({ own: true });
-    faults = await startFaultProxy(store.endpoint);
-    client = createDocumentClient({ endpoint: faults.endpoint });
-    await ensureTables(createDocumentClient({ endpoint: store.endpoint }), store.tables);
+    faulty = await startFaultyStore();
+    ({ store, faults, client } = faulty);
   });
-  afterEach(async () => {
-    faults.failWhen(undefined);
-    await faults.setMode('up');
-  });
-  afterAll(async () => {
-    client.destroy();
-    await faults.close();
-    await store.close();
-  });
+  afterEach(() => faulty.heal());
+  afterAll(() => faulty.close());
 
   const get = () => client.send(new GetCommand({ TableName: store.tables.sessions, Key: { sid: 'any' }, ConsistentRead: true }));
 

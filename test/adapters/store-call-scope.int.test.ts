@@ -1,9 +1,9 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient, STORE_TIMEOUTS } from '../../src/adapters/dynamo-client';
-import { ensureTables } from '../../src/local/tables';
+import { STORE_TIMEOUTS } from '../../src/adapters/dynamo-client';
 import { withStoreCallScope } from '../../src/ports/store-call-scope';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
-import { startTestStore, type TestStore } from '../support/store';
+import type { FaultProxy } from '../support/fault-proxy';
+import { startFaultyStore, type FaultyStore } from '../support/faulty-store';
+import type { TestStore } from '../support/store';
 
 /** One call's documented bound (docs/security.md, Timeouts): every attempt's connect and request bounds, and the longest backoff. */
 const ONE_CALL_BOUND_MS = STORE_TIMEOUTS.maxAttempts * (STORE_TIMEOUTS.connectionTimeoutMs + STORE_TIMEOUTS.requestTimeoutMs) + 1_000;
@@ -18,25 +18,17 @@ const ONE_HANGING_CALL_MS = STORE_TIMEOUTS.maxAttempts * STORE_TIMEOUTS.requestT
  * exchange's path) give up within one call's bound, not three.
  */
 describe('one store bound per request', () => {
+  let faulty: FaultyStore;
   let store: TestStore;
   let faults: FaultProxy;
   let client: DynamoDBDocumentClient;
 
   beforeAll(async () => {
-    store = await startTestStore({ own: true });
-    faults = await startFaultProxy(store.endpoint);
-    client = createDocumentClient({ endpoint: faults.endpoint });
-    await ensureTables(createDocumentClient({ endpoint: store.endpoint }), store.tables);
+    faulty = await startFaultyStore();
+    ({ store, faults, client } = faulty);
   });
-  afterEach(async () => {
-    faults.failWhen(undefined);
-    await faults.setMode('up');
-  });
-  afterAll(async () => {
-    client.destroy();
-    await faults.close();
-    await store.close();
-  });
+  afterEach(() => faulty.heal());
+  afterAll(() => faulty.close());
 
   const get = (sid: string) => client.send(new GetCommand({ TableName: store.tables.sessions, Key: { sid }, ConsistentRead: true }));
   const nameOf = (error: unknown) => (error as Error).name;
