@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startPerAccountStore, type PerAccountStore } from './per-account-store';
+import { freePort } from '../support/free-port';
 
 /**
  * `npm start` as a user meets it (`tsx src/local/main.ts`, a process of its
@@ -17,17 +18,6 @@ const ROOT = resolve(__dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const READY_LINE = 'Tollgate is listening on';
 const START_DEADLINE_MS = 45_000;
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 interface Started {
   child: ChildProcess;
