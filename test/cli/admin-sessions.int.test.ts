@@ -169,7 +169,7 @@ describe('tollgate sessions (child process against the local store)', () => {
 
   describe('show', () => {
     it('prints one session in full, and as JSON', async () => {
-      const text = await sessionsCli(['show', '--sid', sid('alice')]);
+      const text = await sessionsCli(['show', `--sid=${sid('alice')}`]);
       const json = await sessionsCli(['show', '--json', '--', sid('alice')]);
 
       expect(text.code).toBe(0);
@@ -243,7 +243,7 @@ describe('tollgate sessions (child process against the local store)', () => {
     it('exits 5 when a given sid does not exist, and ends none of the others', async () => {
       const before = await snapshotStore(suite.db, suite.tollgate.tables);
 
-      const run = await sessionsCli(['revoke', '--reason', 'test', '--yes', '--sid', sid('bob'), '--', 'AAAAAAAAAAAAAAAAAAAAAA']);
+      const run = await sessionsCli(['revoke', '--reason', 'test', '--yes', `--sid=${sid('bob')}`, '--', 'AAAAAAAAAAAAAAAAAAAAAA']);
 
       expect(run.code).toBe(5);
       expect(run.stderr).toContain('no session AAAAAAAAAAAAAAAAAAAAAA');
@@ -293,7 +293,7 @@ describe('tollgate sessions (child process against the local store)', () => {
     it('lists ended sessions with their reason and who ended them, and a second revoke finds nothing to end', async () => {
       const ended = await sessionsCli(['list', '--repository', 'acme/app', '--ended', '--json']);
       const again = await sessionsCli(['revoke', '--repository', 'acme/app', '--reason', 'again', '--yes']);
-      const shown = await sessionsCli(['show', '--sid', sid('app1')]);
+      const shown = await sessionsCli(['show', `--sid=${sid('app1')}`]);
 
       expect(jsonLines(ended).map((session) => [session.state, session.endReason, (session.adminRevocation as { by: string }).by])).toEqual([
         ['ended', 'revoked', 'local'],
